@@ -1,0 +1,49 @@
+# The README's commands. A fresh machine needs Python 3.11+, and Go or the Dapr CLI.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STORE  ?= sqlite
+PORT   ?= 8000
+
+.PHONY: run test unit integration deploy-check bench lint runtime redis deps clean
+
+deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==26.3
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+runtime: deps  ## find or build daprd, placement and scheduler
+	@$(PY) -m tools.dapr_runtime >/dev/null
+
+redis:  ## the tests' state store: Debian's redis-server
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is needed for the tests: sudo apt-get install redis-server"; exit 1; fi; }
+
+run: runtime  ## the service at http://localhost:$(PORT) on a local sidecar (STORE=sqlite|redis)
+	@if [ "$(STORE)" = redis ]; then $(MAKE) --no-print-directory redis; fi
+	$(PY) -m tools.run --store $(STORE) --port $(PORT)
+
+lint: deps
+	$(PY) -m ruff check app tools tests
+	$(PY) -m mypy
+
+test: runtime redis lint  ## everything: lint, unit, deploy checks, integration on the real sidecar
+	$(PY) -m pytest
+
+unit: deps
+	$(PY) -m pytest tests/unit
+
+integration: runtime redis
+	$(PY) -m pytest tests/integration
+
+bench: runtime redis  ## figures, not pass/fail: see docs/benchmarks.md
+	$(PY) -m tools.bench
+
+clean:
+	rm -rf $(VENV) .run

@@ -1,0 +1,1 @@
+"""A Dapr-native workflow microservice."""

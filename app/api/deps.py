@@ -1,0 +1,44 @@
+"""What handlers get through ``Depends``: the shared client, the settings, the caller's identity."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from app.api.errors import ApiError
+from app.config import Settings
+from app.sidecar import WorkflowClient
+
+API_KEY_HEADER = "X-API-Key"
+_api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
+                        description="Needed on mutating endpoints when the service has keys set")
+
+
+def get_client(request: Request) -> WorkflowClient:
+    client: WorkflowClient = request.app.state.client
+    return client
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+ClientDep = Annotated[WorkflowClient, Depends(get_client)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def caller(settings: SettingsDep, key: Annotated[str | None, Security(_api_key)] = None) -> str | None:
+    """The owner of the caller's API key; None when the service runs without keys."""
+    owners = settings.api_key_owners()
+    if not owners:
+        return None
+    for known, owner in owners.items():
+        if key is not None and secrets.compare_digest(known.encode(), key.encode()):
+            return owner
+    raise ApiError(401, "unauthorized", f"A valid {API_KEY_HEADER} header is required",
+                   headers={"WWW-Authenticate": API_KEY_HEADER})
+
+
+CallerDep = Annotated[str | None, Depends(caller)]

@@ -1,0 +1,79 @@
+"""One JSON error shape for every failure: ``{"error": code, "message": text, "details": ...}``.
+
+No stack trace reaches a client; unexpected errors are logged here and answered with a 500.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.sidecar import SidecarRejected, SidecarUnavailable
+
+log = logging.getLogger("app.api")
+RETRY_AFTER_UNAVAILABLE = "5"
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, a stable code and a reason for the caller."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def not_found(instance_id: str) -> ApiError:
+    return ApiError(404, "not_found", f"No workflow instance with id {instance_id!r}")
+
+
+def _field_errors(errors: Any) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", "The request is not valid",
+                              _field_errors(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(SidecarUnavailable)
+    async def sidecar_down(_: Request, exc: SidecarUnavailable) -> JSONResponse:
+        log.warning("sidecar unavailable: %s", exc)
+        return error_response(503, "sidecar_unavailable",
+                              "The Dapr sidecar is not reachable; retry shortly",
+                              headers={"Retry-After": RETRY_AFTER_UNAVAILABLE})
+
+    @app.exception_handler(SidecarRejected)
+    async def sidecar_rejected(_: Request, exc: SidecarRejected) -> JSONResponse:
+        log.warning("sidecar rejected a request: %s", exc)
+        return error_response(502, "sidecar_rejected", f"The Dapr sidecar refused: {exc}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Internal error; it has been logged")

@@ -1,0 +1,64 @@
+"""The FastAPI app: the lifespan owns the WorkflowRuntime and the one shared workflow client."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import dapr.ext.workflow as wf
+from fastapi import FastAPI
+
+from app.api import errors, health, workflows
+from app.api.limits import BodySizeLimit
+from app.config import Settings, get_settings
+from app.runtime import build_runtime
+from app.sidecar import WorkflowClient
+
+log = logging.getLogger("app")
+
+
+def _start_runtime(runtime: wf.WorkflowRuntime) -> None:
+    """Connect the worker; if the sidecar is not up yet it keeps trying and /readyz says so."""
+    try:
+        runtime.start()
+    except RuntimeError as error:
+        log.warning("workflow worker not ready yet (%s); it keeps reconnecting", error)
+
+
+def create_app(
+    settings: Settings | None = None,
+    runtime_factory: Callable[[Settings], Any] = build_runtime,
+    client_factory: Callable[[Settings], Any] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = runtime_factory(settings)
+        await asyncio.to_thread(_start_runtime, runtime)
+        client = (client_factory or _client)(settings)
+        app.state.runtime, app.state.client = runtime, client
+        try:
+            yield
+        finally:
+            await client.close()
+            await asyncio.to_thread(runtime.shutdown)
+
+    app = FastAPI(
+        title="Dapr workflow service",
+        version="0.1.0",
+        description="Durable workflows on a Dapr sidecar: start one, poll its status_url, "
+        "raise events, terminate it. See the README for each workflow.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(workflows.router)
+    return app
+
+
+def _client(settings: Settings) -> WorkflowClient:
+    return WorkflowClient(timeout=settings.sidecar_timeout_seconds)

@@ -1,0 +1,182 @@
+"""The app's one async client to the sidecar's workflow API.
+
+A thin layer over the durabletask gRPC service that the Dapr SDK ships (``TaskHubSidecarService``),
+rather than the SDK's ``aio.DaprWorkflowClient``, because the service also needs what that client
+does not offer at this version: instance listing, history, CONTINUED_AS_NEW in statuses, a deadline
+on every call and a channel it can close.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from dapr.conf import settings as dapr_settings
+from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
+from dapr.ext.workflow._durabletask.internal import protos as pb
+from google.protobuf import json_format, wrappers_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+
+TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+
+
+class SidecarUnavailable(Exception):
+    """The sidecar did not answer in time: the caller may retry."""
+
+
+class SidecarRejected(Exception):
+    """The sidecar refused the request (the message says why)."""
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    instance_id: str
+    workflow: str
+    runtime_status: str
+    created_at: datetime | None
+    last_updated_at: datetime | None
+    input: Any
+    output: Any
+    custom_status: Any
+    failure: dict[str, str] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.runtime_status in TERMINAL
+
+
+def grpc_address() -> str:
+    """The sidecar's gRPC address, from the variables the SDK and the sidecar injector use."""
+    endpoint = dapr_settings.DAPR_GRPC_ENDPOINT
+    if endpoint:
+        return str(endpoint).removeprefix("http://").removeprefix("dns:").removeprefix("//")
+    host = os.environ.get("DAPR_RUNTIME_HOST") or dapr_settings.DAPR_RUNTIME_HOST
+    return f"{host}:{dapr_settings.DAPR_GRPC_PORT}"
+
+
+def _json(value: wrappers_pb2.StringValue, present: bool) -> Any:
+    """Payloads travel as JSON strings; the API returns them as JSON values."""
+    if not present or not value.value:
+        return None
+    try:
+        return json.loads(value.value)
+    except ValueError:
+        return value.value
+
+
+def _time(stamp: Timestamp, present: bool) -> datetime | None:
+    return stamp.ToDatetime(tzinfo=UTC) if present and stamp.seconds else None
+
+
+def _state(response: Any) -> InstanceState | None:
+    if not response.exists:
+        return None
+    s = response.workflowState
+    failure = None
+    if s.HasField("failureDetails"):
+        failure = {"type": s.failureDetails.errorType, "message": s.failureDetails.errorMessage}
+    return InstanceState(
+        instance_id=s.instanceId,
+        workflow=s.name,
+        runtime_status=pb.OrchestrationStatus.Name(s.workflowStatus).removeprefix(
+            "ORCHESTRATION_STATUS_"
+        ),
+        created_at=_time(s.createdTimestamp, s.HasField("createdTimestamp")),
+        last_updated_at=_time(s.lastUpdatedTimestamp, s.HasField("lastUpdatedTimestamp")),
+        input=_json(s.input, s.HasField("input")),
+        output=_json(s.output, s.HasField("output")),
+        custom_status=_json(s.customStatus, s.HasField("customStatus")),
+        failure=failure,
+    )
+
+
+def _payload(value: Any) -> wrappers_pb2.StringValue | None:
+    return None if value is None else wrappers_pb2.StringValue(value=json.dumps(value))
+
+
+class WorkflowClient:
+    """Start, inspect and steer workflow instances. One per process, shared by all requests."""
+
+    def __init__(self, address: str | None = None, *, timeout: float = 10.0) -> None:
+        token = dapr_settings.DAPR_API_TOKEN
+        self._metadata = (("dapr-api-token", token),) if token else ()
+        self._timeout = timeout
+        self._channel = grpc.aio.insecure_channel(address or grpc_address())
+        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def _call(self, method: str, request: Any) -> Any:
+        try:
+            return await getattr(self._stub, method)(
+                request, timeout=self._timeout, metadata=self._metadata
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise SidecarUnavailable(error.details() or str(error.code())) from None
+            raise SidecarRejected(error.details() or str(error.code())) from None
+
+    async def start(self, workflow: str, payload: Any, instance_id: str) -> str:
+        request = pb.CreateInstanceRequest(
+            name=workflow, instanceId=instance_id, input=_payload(payload)
+        )
+        response = await self._call("StartInstance", request)
+        return str(response.instanceId)
+
+    async def get(self, instance_id: str) -> InstanceState | None:
+        request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=True)
+        try:
+            return _state(await self._call("GetInstance", request))
+        except SidecarRejected as error:
+            if "no such instance" in str(error):
+                return None
+            raise
+
+    async def raise_event(self, instance_id: str, name: str, payload: Any) -> None:
+        request = pb.RaiseEventRequest(instanceId=instance_id, name=name, input=_payload(payload))
+        await self._call("RaiseEvent", request)
+
+    async def terminate(self, instance_id: str, reason: str | None) -> None:
+        request = pb.TerminateRequest(instanceId=instance_id, output=_payload(reason), recursive=True)
+        await self._call("TerminateInstance", request)
+
+    async def pause(self, instance_id: str, reason: str | None) -> None:
+        reason_value = None if reason is None else wrappers_pb2.StringValue(value=reason)
+        await self._call("SuspendInstance", pb.SuspendRequest(instanceId=instance_id, reason=reason_value))
+
+    async def resume(self, instance_id: str, reason: str | None) -> None:
+        reason_value = None if reason is None else wrappers_pb2.StringValue(value=reason)
+        await self._call("ResumeInstance", pb.ResumeRequest(instanceId=instance_id, reason=reason_value))
+
+    async def purge(self, instance_id: str) -> int:
+        request = pb.PurgeInstancesRequest(instanceId=instance_id, recursive=True)
+        response = await self._call("PurgeInstances", request)
+        return int(response.deletedInstanceCount)
+
+    async def list_ids(self, page_size: int, token: str | None) -> tuple[list[str], str | None]:
+        request = pb.ListInstanceIDsRequest(pageSize=page_size)
+        if token:
+            request.continuationToken = token
+        response = await self._call("ListInstanceIDs", request)
+        next_token = response.continuationToken if response.HasField("continuationToken") else None
+        return list(response.instanceIds), next_token or None
+
+    async def history(self, instance_id: str) -> list[dict[str, Any]]:
+        response = await self._call("GetInstanceHistory", pb.GetInstanceHistoryRequest(instanceId=instance_id))
+        return [_event(e) for e in response.events]
+
+
+def _event(event: Any) -> dict[str, Any]:
+    """One history event as plain JSON: its kind, id, time and the fields of that kind."""
+    kind = event.WhichOneof("eventType")
+    body = json_format.MessageToDict(getattr(event, kind)) if kind else {}
+    return {
+        "event_id": event.eventId,
+        "kind": kind,
+        "timestamp": _time(event.timestamp, event.HasField("timestamp")),
+        "name": body.pop("name", None),
+        "details": body,
+    }

@@ -1,0 +1,1 @@
+"""One module per pattern: the workflow, its activities and its models."""

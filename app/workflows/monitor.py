@@ -1,0 +1,123 @@
+"""monitor: an eternal health check with durable timers and continue-as-new.
+
+    [check_endpoint] --turned unhealthy?--> [send_alert] (once per transition)
+          |
+    custom status <- job, last result, check count, next check time
+          |
+    max_checks reached? --yes--> COMPLETED
+          |no
+    durable timer (healthy or unhealthy interval) --> continue as new, carrying the state
+
+Continue-as-new can drop an event raised at that instant (dapr/dapr#8277), so the monitor takes
+none: stop it by terminating it, or give it max_checks.
+"""
+
+import json
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import dapr.ext.workflow as wf
+import httpx
+from pydantic import BaseModel, Field, HttpUrl
+
+from app.config import get_settings
+from app.workflows.support import idempotency_key, log, replay_safe_log
+
+NAME = "monitor"
+# A blip is retried before it counts: 0.5 s, then 1 s.
+CHECK_RETRY = wf.RetryPolicy(
+    first_retry_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    max_number_of_attempts=3,
+)
+
+
+class MonitorState(BaseModel):
+    """What one generation hands the next through continue-as-new."""
+
+    check_count: int = 0
+    healthy: bool = True
+    alerts_sent: int = 0
+
+
+class MonitorInput(BaseModel):
+    job_id: str = Field(min_length=1, max_length=200, examples=["website-health"])
+    url: HttpUrl = Field(examples=["http://localhost:8000/healthz"])
+    healthy_interval_seconds: float = Field(60.0, ge=0.5, le=86_400)
+    unhealthy_interval_seconds: float = Field(5.0, ge=0.5, le=86_400)
+    max_checks: int | None = Field(None, ge=1, description="Stop after this many checks; none: run until terminated")
+    state: MonitorState = Field(default_factory=MonitorState, description="Carried between generations")
+
+
+class CheckResult(BaseModel):
+    healthy: bool
+    status_code: int | None = None
+    detail: str = ""
+
+
+class Alert(BaseModel):
+    job_id: str
+    url: str
+    detail: str
+
+
+class MonitorResult(BaseModel):
+    job_id: str
+    check_count: int
+    healthy: bool
+    alerts_sent: int
+
+
+async def check_endpoint(ctx: wf.WorkflowActivityContext, url: str) -> CheckResult:
+    """GET the url: healthy below 500. A transport error raises, so it is retried first."""
+    timeout = get_settings().monitor_check_timeout_seconds
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+        response = await client.get(url)
+    healthy = response.status_code < 500
+    return CheckResult(healthy=healthy, status_code=response.status_code,
+                       detail=f"HTTP {response.status_code}")
+
+
+def send_alert(ctx: wf.WorkflowActivityContext, alert: Alert) -> None:
+    """Tell a human the target went down. The key lets a real notifier drop duplicates."""
+    log.warning("ALERT [%s] %s is unhealthy: %s (key %s)",
+                alert.job_id, alert.url, alert.detail, idempotency_key(ctx))
+
+
+def monitor(ctx: wf.DaprWorkflowContext, job: MonitorInput) -> Generator[Any, Any, MonitorResult | None]:
+    """Check, alert on a healthy-to-unhealthy transition, sleep durably, continue as new."""
+    try:
+        check = CheckResult.model_validate(
+            (yield ctx.call_activity(check_endpoint, input=str(job.url), retry_policy=CHECK_RETRY))
+        )
+    except wf.TaskFailedError as error:
+        check = CheckResult(healthy=False, detail=f"unreachable: {error}")
+    state = MonitorState(
+        check_count=job.state.check_count + 1,
+        healthy=check.healthy,
+        alerts_sent=job.state.alerts_sent,
+    )
+    if job.state.healthy and not check.healthy:
+        yield ctx.call_activity(send_alert, input=Alert(job_id=job.job_id, url=str(job.url), detail=check.detail))
+        state.alerts_sent += 1
+    done = job.max_checks is not None and state.check_count >= job.max_checks
+    interval = job.healthy_interval_seconds if check.healthy else job.unhealthy_interval_seconds
+    next_check = ctx.current_utc_datetime + timedelta(seconds=interval)
+    ctx.set_custom_status(json.dumps({
+        "job_id": job.job_id,
+        "last_check": check.model_dump(),
+        "check_count": state.check_count,
+        "alerts_sent": state.alerts_sent,
+        "next_check_at": None if done else next_check.isoformat(),
+    }))
+    if done:
+        replay_safe_log(ctx, "monitor %s stops after %d checks", job.job_id, state.check_count)
+        return MonitorResult(job_id=job.job_id, **state.model_dump())
+    yield ctx.create_timer(next_check)
+    ctx.continue_as_new(job.model_copy(update={"state": state}))
+    return None
+
+
+WORKFLOWS = [monitor]
+ACTIVITIES = [check_endpoint, send_alert]

@@ -1,0 +1,110 @@
+"""purchase_approval: auto-approve small orders, wait for a human on large ones, with a timeout.
+
+    cost < threshold --> [place_order] --> auto_approved
+    otherwise --> [request_approval] --> wait for "approval_received" or the timer
+        approved --> [place_order] --> approved
+        rejected --> rejected
+        timeout  --> [release_reservation] --> cancelled
+"""
+
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any, Literal
+
+import dapr.ext.workflow as wf
+from pydantic import BaseModel, Field, ValidationError
+
+from app.workflows.support import OUTSIDE_RETRY, idempotency_key, log, replay_safe_log
+
+NAME = "purchase_approval"
+APPROVAL_EVENT = "approval_received"
+DEFAULT_APPROVAL_THRESHOLD = 1000.0
+
+
+class PurchaseOrder(BaseModel):
+    order_id: str = Field(min_length=1, max_length=200, examples=["order-1001"])
+    product: str = Field(min_length=1, max_length=500, examples=["Laptop"])
+    quantity: int = Field(ge=1, le=1_000_000, examples=[2])
+    cost: float = Field(ge=0, le=1e12, examples=[5000])
+    approval_timeout_seconds: float = Field(86_400, ge=1, le=30 * 86_400)
+    approval_threshold: float | None = Field(
+        None, ge=0, description="Set by the service from its settings; a value sent is replaced"
+    )
+
+
+class ApprovalDecision(BaseModel):
+    """The payload of the approval_received event."""
+
+    approved: bool
+    approver: str = Field(min_length=1, max_length=200, examples=["Jane Doe"])
+    comment: str | None = Field(None, max_length=2000)
+    authorized_by: str | None = Field(None, description="Set by the service: the API key's owner")
+
+
+class PurchaseResult(BaseModel):
+    order_id: str
+    status: Literal["auto_approved", "approved", "rejected", "cancelled"]
+    approved_by: str | None = None
+    comment: str | None = None
+    authorized_by: str | None = None
+    message: str
+
+
+def request_approval(ctx: wf.WorkflowActivityContext, order: PurchaseOrder) -> None:
+    """Ask a human to approve the order (a notification in a real system)."""
+    log.info("approval requested for %s: %d x %s = %.2f", order.order_id, order.quantity,
+             order.product, order.cost)
+
+
+def place_order(ctx: wf.WorkflowActivityContext, order: PurchaseOrder) -> str:
+    """Place the order; the idempotency key makes a retried call place it once."""
+    key = idempotency_key(ctx)
+    log.info("order %s placed (idempotency key %s)", order.order_id, key)
+    return key
+
+
+def release_reservation(ctx: wf.WorkflowActivityContext, order: PurchaseOrder) -> None:
+    """Compensation: give back what the order had reserved."""
+    log.info("reservation for order %s released", order.order_id)
+
+
+def purchase_approval(
+    ctx: wf.DaprWorkflowContext, order: PurchaseOrder
+) -> Generator[Any, Any, PurchaseResult]:
+    """Place small orders at once; wait for a decision or the timeout on large ones."""
+    threshold = order.approval_threshold
+    if order.cost < (DEFAULT_APPROVAL_THRESHOLD if threshold is None else threshold):
+        yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
+        return PurchaseResult(order_id=order.order_id, status="auto_approved", message="Auto-approved")
+
+    yield ctx.call_activity(request_approval, input=order, retry_policy=OUTSIDE_RETRY)
+    timeout = ctx.create_timer(timedelta(seconds=order.approval_timeout_seconds))
+    while True:
+        approval = ctx.wait_for_external_event(APPROVAL_EVENT)
+        if (yield wf.when_any([approval, timeout])) == timeout:
+            yield ctx.call_activity(release_reservation, input=order, retry_policy=OUTSIDE_RETRY)
+            replay_safe_log(ctx, "order %s timed out", order.order_id)
+            return PurchaseResult(
+                order_id=order.order_id,
+                status="cancelled",
+                message=f"Cancelled: no approval within {order.approval_timeout_seconds:g} seconds",
+            )
+        try:
+            decision = ApprovalDecision.model_validate(approval.get_result())
+            break
+        except ValidationError:
+            # The API validates decisions; one raised around it must not fail the order.
+            replay_safe_log(ctx, "order %s: malformed decision ignored", order.order_id)
+
+    if not decision.approved:
+        return PurchaseResult(order_id=order.order_id, status="rejected", approved_by=decision.approver,
+                              comment=decision.comment, authorized_by=decision.authorized_by,
+                              message=f"Rejected by '{decision.approver}'")
+    yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
+    return PurchaseResult(order_id=order.order_id, status="approved", approved_by=decision.approver,
+                          comment=decision.comment, authorized_by=decision.authorized_by,
+                          message=f"Approved by '{decision.approver}'")
+
+
+WORKFLOWS = [purchase_approval]
+ACTIVITIES = [request_approval, place_order, release_reservation]

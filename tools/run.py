@@ -1,0 +1,57 @@
+"""`make run`: the service on a local Dapr sidecar, until Ctrl-C.
+
+    python -m tools.run [--store sqlite|redis] [--port 8000] [--workdir .run]
+
+The default store is SQLite in <workdir>/data, so workflows survive a restart with no server to
+install; --store redis starts Debian's redis-server on a free port instead (data kept beside it).
+"""
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from tools.dapr_runtime import ROOT, RuntimeUnavailable
+from tools.stack import Stack, StackError
+
+log = logging.getLogger("run")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".run")
+    args = parser.parse_args()
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        stack = Stack(args.workdir, store=args.store, app_ports=[args.port])
+        with stack:
+            log.info("\nService:    http://localhost:%d\nSwagger UI: http://localhost:%d/docs\n"
+                     "Store:      %s (data in %s)\nLogs:       %s\nCtrl-C stops everything.",
+                     args.port, args.port, args.store, args.workdir / "data",
+                     args.workdir / "logs")
+            while all(p.running for p in stack.processes.values()):
+                time.sleep(0.5)
+            dead = [p for p in stack.processes.values() if not p.running]
+            log.error("%s stopped unexpectedly:\n%s", dead[0].name, dead[0].log_tail())
+            return 1
+    except (RuntimeUnavailable, StackError) as error:
+        log.error("%s", error)
+        return 1
+    except KeyboardInterrupt:
+        log.info("stopped")
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

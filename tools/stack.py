@@ -1,0 +1,306 @@
+"""The local stack: placement, scheduler, a state store, and one or more daprd + app pairs.
+
+Used by `make run` (``python -m tools.stack``) and by the test fixtures. Every process listens on
+loopback on a free port, logs to ``<workdir>/logs/<name>.log`` and is stopped on exit; children
+are also asked by the kernel to die with the launcher, so a killed launcher leaves no orphan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from tools.dapr_runtime import ROOT, ensure_binaries
+
+APP_ID = "workflow-service"
+_PR_SET_PDEATHSIG = 1
+
+
+class StackError(RuntimeError):
+    """A process did not start or become healthy; the message names its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path = ROOT
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        log.write(f"\n--- start {time.strftime('%H:%M:%S')}: {' '.join(self.argv)}\n".encode())
+        log.flush()
+        self.popen = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env}, cwd=self.cwd,
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        log.close()
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after the timeout."""
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.popen = None
+
+    def kill(self) -> None:
+        """SIGKILL the process and its group: a crash, as far as the others can tell."""
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+        self.popen = None
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class Replica:
+    """One daprd and the app it serves."""
+
+    index: int
+    app_port: int
+    http_port: int = field(default_factory=free_port)
+    grpc_port: int = field(default_factory=free_port)
+    internal_grpc_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+
+class Stack:
+    """Start, stop, kill and restart the pieces of a local Dapr workflow stack."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        store: str = "redis",
+        app_ports: list[int] | None = None,
+        api_token: str | None = None,
+        app_env: dict[str, str] | None = None,
+        otlp_endpoint: str | None = None,
+    ) -> None:
+        if store not in ("redis", "sqlite"):
+            raise ValueError("store is 'redis' or 'sqlite'")
+        self.workdir = workdir.resolve()
+        self.store, self.api_token, self.otlp_endpoint = store, api_token, otlp_endpoint
+        self.app_env = app_env or {}
+        self.bin = ensure_binaries()
+        self.placement_port, self.scheduler_port = free_port(), free_port()
+        self.redis_port = free_port()
+        self.replicas = [Replica(i, p) for i, p in enumerate(app_ports or [free_port()])]
+        self.processes: dict[str, Process] = {}
+        self._health: dict[str, Callable[[], bool]] = {}
+        self._define()
+
+    # -- definitions -----------------------------------------------------------------------------
+
+    def _log(self, name: str) -> Path:
+        return self.workdir / "logs" / f"{name}.log"
+
+    def _add(self, name: str, argv: list[str], healthy: Callable[[], bool], **kw: Any) -> None:
+        self.processes[name] = Process(name, argv, self._log(name), **kw)
+        self._health[name] = healthy
+
+    def _define(self) -> None:
+        data = self.workdir / "data"
+        hz = {n: free_port() for n in ("placement", "scheduler")}
+        self._add("placement", [
+            str(self.bin / "placement"), "--port", str(self.placement_port),
+            "--listen-address", "127.0.0.1", "--healthz-port", str(hz["placement"]),
+            "--healthz-listen-address", "127.0.0.1", "--metrics-port", str(free_port()),
+            "--metrics-listen-address", "127.0.0.1",
+            "--initial-cluster", f"dapr-placement-0=127.0.0.1:{free_port()}",
+        ], _http_ok(f"http://127.0.0.1:{hz['placement']}/healthz"))
+        self._add("scheduler", [
+            str(self.bin / "scheduler"), "--port", str(self.scheduler_port),
+            "--listen-address", "127.0.0.1", "--healthz-port", str(hz["scheduler"]),
+            "--healthz-listen-address", "127.0.0.1", "--metrics-port", str(free_port()),
+            "--metrics-listen-address", "127.0.0.1",
+            "--etcd-data-dir", str(data / "scheduler"), "--etcd-client-port", str(free_port()),
+            "--etcd-client-listen-address", "127.0.0.1",
+            "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{free_port()}",
+        ], _http_ok(f"http://127.0.0.1:{hz['scheduler']}/healthz"))
+        if self.store == "redis":
+            self._add("redis", [
+                "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                "--dir", str(data / "redis"), "--appendonly", "yes", "--save", "",
+            ], _redis_ping(self.redis_port))
+        for replica in self.replicas:
+            self._define_replica(replica)
+
+    def _define_replica(self, r: Replica) -> None:
+        token = {"DAPR_API_TOKEN": self.api_token} if self.api_token else {}
+        self._add(f"daprd-{r.index}", [
+            str(self.bin / "daprd"), "--app-id", APP_ID, "--app-port", str(r.app_port),
+            "--app-channel-address", "127.0.0.1", "--dapr-listen-addresses", "127.0.0.1",
+            "--dapr-http-port", str(r.http_port), "--dapr-grpc-port", str(r.grpc_port),
+            "--dapr-internal-grpc-port", str(r.internal_grpc_port),
+            "--metrics-port", str(r.metrics_port),
+            "--resources-path", str(self.workdir / "resources"),
+            "--config", str(self.workdir / "config.yaml"),
+            "--placement-host-address", f"127.0.0.1:{self.placement_port}",
+            "--scheduler-host-address", f"127.0.0.1:{self.scheduler_port}",
+            "--log-level", "info",
+        ], _http_ok(f"http://127.0.0.1:{r.http_port}/v1.0/healthz/outbound"), env=token)
+        self._add(f"app-{r.index}", [
+            sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+            "--host", "127.0.0.1", "--port", str(r.app_port), "--workers", "1", "--no-access-log",
+        ], _http_ok(f"{r.url}/readyz"), env={
+            "DAPR_GRPC_PORT": str(r.grpc_port), "DAPR_HTTP_PORT": str(r.http_port),
+            **token, **self.app_env,
+        })
+
+    # -- resources -------------------------------------------------------------------------------
+
+    def write_resources(self) -> None:
+        """Render components/ for this stack: the same files, local hosts and paths."""
+        resources = self.workdir / "resources"
+        resources.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "data" / "redis").mkdir(parents=True, exist_ok=True)
+        if self.store == "redis":
+            store = _load("statestore.yaml")
+            _set_meta(store, "redisHost", f"127.0.0.1:{self.redis_port}")
+        else:
+            store = _load("local/statestore-sqlite.yaml")
+            _set_meta(store, "connectionString", str(self.workdir / "data" / "state.db"))
+        (resources / "statestore.yaml").write_text(yaml.safe_dump(store, sort_keys=False))
+        config = _load("config.yaml")
+        tracing = config["spec"]["tracing"]
+        if self.otlp_endpoint:
+            tracing["otel"]["endpointAddress"] = self.otlp_endpoint
+        else:
+            tracing["samplingRate"] = "0"  # no collector here: trace nothing rather than fail
+        (self.workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, *names: str, timeout: float = 60.0) -> None:
+        """Start the named processes (all, in dependency order, when none is named)."""
+        if not names:
+            self.write_resources()
+            names = tuple(self.processes)
+        for name in names:
+            self.processes[name].start()
+            self.wait_healthy(name, timeout)
+
+    def wait_healthy(self, name: str, timeout: float = 60.0) -> None:
+        process, healthy = self.processes[name], self._health[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not process.running:
+                raise StackError(f"{name} exited; log {process.log_path}:\n{process.log_tail()}")
+            if healthy():
+                return
+            time.sleep(0.2)
+        raise StackError(f"{name} not healthy after {timeout:.0f}s; log {process.log_path}:\n"
+                         f"{process.log_tail()}")
+
+    def stop(self, *names: str) -> None:
+        """Stop the named processes, or all of them in reverse order."""
+        for name in names or tuple(reversed(self.processes)):
+            self.processes[name].stop()
+
+    def kill(self, name: str) -> None:
+        self.processes[name].kill()
+
+    def restart(self, name: str, *, crash: bool = False, timeout: float = 60.0) -> None:
+        if crash:
+            self.kill(name)
+        else:
+            self.stop(name)
+        self.start(name, timeout=timeout)
+
+    def logs(self) -> str:
+        """Every process's log tail, for a failing test to show."""
+        return "\n".join(f"===== {p.name} ({p.log_path})\n{p.log_tail()}"
+                         for p in self.processes.values())
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def _load(relative: str) -> Any:
+    return yaml.safe_load((ROOT / "components" / relative).read_text())
+
+
+def _set_meta(component: dict[str, Any], name: str, value: str) -> None:
+    for item in component["spec"]["metadata"]:
+        if item["name"] == name:
+            item["value"] = value
+            return
+    raise KeyError(name)
+
+
+def _http_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=2.0).status_code < 300
+        except httpx.HTTPError:
+            return False
+    return check
+
+
+def _redis_ping(port: int) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+    return check
