@@ -14,7 +14,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", env_file=".env", extra="ignore")
 
     # purchase_approval
-    approval_threshold: float = Field(1000.0, description="Orders at or above this cost wait for a human")
+    approval_threshold: float = Field(
+        1000.0, description="Orders at or above this cost wait for a human"
+    )
     # fan_out_fan_in
     default_max_parallel: int = Field(100, ge=1, description="Activities in flight per fan-out")
     # monitor

@@ -21,7 +21,7 @@ log = logging.getLogger("app")
 def _start_runtime(runtime: wf.WorkflowRuntime) -> None:
     """Connect the worker; if the sidecar is not up yet it keeps trying and /readyz says so."""
     try:
-        runtime.start()
+        runtime.start()  # type: ignore[no-untyped-call]
     except RuntimeError as error:
         log.warning("workflow worker not ready yet (%s); it keeps reconnecting", error)
 

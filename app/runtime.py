@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from app.config import Settings
 from app.workflows import fan_out_fan_in, hybrid, monitor, purchase_approval, task_chaining
-
+from app.workflows.tasks import TaskItem
 
 Prepare = Callable[[Any, Settings], Any]
 
@@ -49,8 +49,12 @@ def _approval_threshold(order: purchase_approval.PurchaseOrder, settings: Settin
     return order
 
 
-def _spec(module: ModuleType, input_model: type[BaseModel], example: dict[str, Any],
-          prepare: Prepare = _unchanged) -> WorkflowSpec:
+def _spec(
+    module: ModuleType,
+    input_model: type[BaseModel],
+    example: dict[str, Any],
+    prepare: Prepare = _unchanged,
+) -> WorkflowSpec:
     function = getattr(module, module.NAME)
     summary = (function.__doc__ or "").strip()
     return WorkflowSpec(module.NAME, function, input_model, summary, example, prepare)
@@ -59,29 +63,70 @@ def _spec(module: ModuleType, input_model: type[BaseModel], example: dict[str, A
 CATALOG: dict[str, WorkflowSpec] = {
     spec.name: spec
     for spec in (
-        _spec(task_chaining, task_chaining.tasks.TaskItem, {
-            "task_id": "task-001",
-            "title": "URGENT: fix login",
-            "description": "The login API returns 500 for SSO users",
-        }),
-        _spec(fan_out_fan_in, fan_out_fan_in.FanOutInput, {
-            "task_ids": ["task-001", "task-002", "fail-003"], "work_seconds": 0.5,
-        }, _fan_out_defaults),
-        _spec(hybrid, hybrid.HybridInput, {"tasks": [
-            {"task_id": "t1", "title": "URGENT: API outage", "description": "Payments API times out"},
-            {"task_id": "t2", "title": "Bug", "description": "short"},
-        ]}),
-        _spec(monitor, monitor.MonitorInput, {
-            "job_id": "self-check", "url": "http://localhost:8000/healthz",
-            "healthy_interval_seconds": 10, "unhealthy_interval_seconds": 2, "max_checks": 3,
-        }),
-        _spec(purchase_approval, purchase_approval.PurchaseOrder, {
-            "order_id": "order-1001", "product": "Laptop", "quantity": 2, "cost": 5000,
-            "approval_timeout_seconds": 600,
-        }, _approval_threshold),
+        _spec(
+            task_chaining,
+            TaskItem,
+            {
+                "task_id": "task-001",
+                "title": "URGENT: fix login",
+                "description": "The login API returns 500 for SSO users",
+            },
+        ),
+        _spec(
+            fan_out_fan_in,
+            fan_out_fan_in.FanOutInput,
+            {
+                "task_ids": ["task-001", "task-002", "fail-003"],
+                "work_seconds": 0.5,
+            },
+            _fan_out_defaults,
+        ),
+        _spec(
+            hybrid,
+            hybrid.HybridInput,
+            {
+                "tasks": [
+                    {
+                        "task_id": "t1",
+                        "title": "URGENT: API outage",
+                        "description": "Payments API times out",
+                    },
+                    {"task_id": "t2", "title": "Bug", "description": "short"},
+                ]
+            },
+        ),
+        _spec(
+            monitor,
+            monitor.MonitorInput,
+            {
+                "job_id": "self-check",
+                "url": "http://localhost:8000/healthz",
+                "healthy_interval_seconds": 10,
+                "unhealthy_interval_seconds": 2,
+                "max_checks": 3,
+            },
+        ),
+        _spec(
+            purchase_approval,
+            purchase_approval.PurchaseOrder,
+            {
+                "order_id": "order-1001",
+                "product": "Laptop",
+                "quantity": 2,
+                "cost": 5000,
+                "approval_timeout_seconds": 600,
+            },
+            _approval_threshold,
+        ),
     )
 }
-MODULES: tuple[ModuleType, ...] = (task_chaining, fan_out_fan_in, hybrid, monitor, purchase_approval)
+MODULES: tuple[ModuleType, ...] = (
+    task_chaining,
+    fan_out_fan_in,
+    hybrid,
+    monitor,
+    purchase_approval,
+)
 
 
 def build_runtime(settings: Settings) -> wf.WorkflowRuntime:

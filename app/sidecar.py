@@ -104,7 +104,7 @@ class WorkflowClient:
         self._metadata = (("dapr-api-token", token),) if token else ()
         self._timeout = timeout
         self._channel = grpc.aio.insecure_channel(address or grpc_address())
-        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)
+        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         await self._channel.close()
@@ -140,16 +140,22 @@ class WorkflowClient:
         await self._call("RaiseEvent", request)
 
     async def terminate(self, instance_id: str, reason: str | None) -> None:
-        request = pb.TerminateRequest(instanceId=instance_id, output=_payload(reason), recursive=True)
+        request = pb.TerminateRequest(
+            instanceId=instance_id, output=_payload(reason), recursive=True
+        )
         await self._call("TerminateInstance", request)
 
     async def pause(self, instance_id: str, reason: str | None) -> None:
         reason_value = None if reason is None else wrappers_pb2.StringValue(value=reason)
-        await self._call("SuspendInstance", pb.SuspendRequest(instanceId=instance_id, reason=reason_value))
+        await self._call(
+            "SuspendInstance", pb.SuspendRequest(instanceId=instance_id, reason=reason_value)
+        )
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
         reason_value = None if reason is None else wrappers_pb2.StringValue(value=reason)
-        await self._call("ResumeInstance", pb.ResumeRequest(instanceId=instance_id, reason=reason_value))
+        await self._call(
+            "ResumeInstance", pb.ResumeRequest(instanceId=instance_id, reason=reason_value)
+        )
 
     async def purge(self, instance_id: str) -> int:
         request = pb.PurgeInstancesRequest(instanceId=instance_id, recursive=True)
@@ -165,7 +171,9 @@ class WorkflowClient:
         return list(response.instanceIds), next_token or None
 
     async def history(self, instance_id: str) -> list[dict[str, Any]]:
-        response = await self._call("GetInstanceHistory", pb.GetInstanceHistoryRequest(instanceId=instance_id))
+        response = await self._call(
+            "GetInstanceHistory", pb.GetInstanceHistoryRequest(instanceId=instance_id)
+        )
         return [_event(e) for e in response.events]
 
 

@@ -48,9 +48,10 @@ def _complete(directory: Path) -> bool:
 def find_binaries(version: str | None = None) -> Path | None:
     """The first directory that holds all three binaries, without building anything."""
     version = version or dapr_version()
-    candidates = [
-        Path(p) for p in (os.environ.get("DAPR_BIN_DIR"),) if p
-    ] + [Path.home() / ".dapr" / "bin", cache_dir(version)]
+    candidates = [Path(p) for p in (os.environ.get("DAPR_BIN_DIR"),) if p] + [
+        Path.home() / ".dapr" / "bin",
+        cache_dir(version),
+    ]
     return next((c for c in candidates if _complete(c)), None)
 
 
@@ -67,7 +68,9 @@ def _go() -> str:
 def _module_dir(go: str, version: str) -> Path:
     out = subprocess.run(
         [go, "mod", "download", "-json", f"{MODULE}@v{version}"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     info = json.loads(out.stdout or "{}")
     if out.returncode != 0 or "Dir" not in info:
@@ -80,17 +83,27 @@ def _module_dir(go: str, version: str) -> Path:
 def _build_one(go: str, src: Path, name: str, out: Path, version: str) -> None:
     """`go build` one command, printing a heartbeat line as packages compile."""
     ldflags = f"-s -w -X {MODULE}/pkg/buildinfo.version={version}"
-    cmd = [go, "build", "-v", "-trimpath", "-tags", "stablecomponents",
-           "-ldflags", ldflags, "-o", str(out), f"./cmd/{name}"]
+    cmd = [
+        go,
+        "build",
+        "-v",
+        "-trimpath",
+        "-tags",
+        "stablecomponents",
+        "-ldflags",
+        ldflags,
+        "-o",
+        str(out),
+        f"./cmd/{name}",
+    ]
     env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": os.environ.get("GOTOOLCHAIN", "auto")}
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=src, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=src, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert proc.stdout is not None
     tail: list[str] = []
-    packages = 0
-    for line in proc.stdout:
-        packages += 1
+    for packages, line in enumerate(proc.stdout, start=1):
         tail = [*tail[-30:], line.rstrip()]
         if packages % 100 == 0:
             log.info("  %s: %d packages, %.0fs", name, packages, time.monotonic() - started)

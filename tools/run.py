@@ -23,7 +23,9 @@ log = logging.getLogger("run")
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workdir", type=Path, default=ROOT / ".run")
@@ -36,10 +38,15 @@ def main() -> int:
     try:
         stack = Stack(args.workdir, store=args.store, app_ports=[args.port])
         with stack:
-            log.info("\nService:    http://localhost:%d\nSwagger UI: http://localhost:%d/docs\n"
-                     "Store:      %s (data in %s)\nLogs:       %s\nCtrl-C stops everything.",
-                     args.port, args.port, args.store, args.workdir / "data",
-                     args.workdir / "logs")
+            log.info(
+                "\nService:    http://localhost:%d\nSwagger UI: http://localhost:%d/docs\n"
+                "Store:      %s (data in %s)\nLogs:       %s\nCtrl-C stops everything.",
+                args.port,
+                args.port,
+                args.store,
+                args.workdir / "data",
+                args.workdir / "logs",
+            )
             while all(p.running for p in stack.processes.values()):
                 time.sleep(0.5)
             dead = [p for p in stack.processes.values() if not p.running]

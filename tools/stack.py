@@ -59,9 +59,14 @@ class Process:
         log.write(f"\n--- start {time.strftime('%H:%M:%S')}: {' '.join(self.argv)}\n".encode())
         log.flush()
         self.popen = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **self.env}, cwd=self.cwd,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env},
+            cwd=self.cwd,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
 
@@ -151,51 +156,135 @@ class Stack:
     def _define(self) -> None:
         data = self.workdir / "data"
         hz = {n: free_port() for n in ("placement", "scheduler")}
-        self._add("placement", [
-            str(self.bin / "placement"), "--port", str(self.placement_port),
-            "--listen-address", "127.0.0.1", "--healthz-port", str(hz["placement"]),
-            "--healthz-listen-address", "127.0.0.1", "--metrics-port", str(free_port()),
-            "--metrics-listen-address", "127.0.0.1",
-            "--initial-cluster", f"dapr-placement-0=127.0.0.1:{free_port()}",
-        ], _http_ok(f"http://127.0.0.1:{hz['placement']}/healthz"))
-        self._add("scheduler", [
-            str(self.bin / "scheduler"), "--port", str(self.scheduler_port),
-            "--listen-address", "127.0.0.1", "--healthz-port", str(hz["scheduler"]),
-            "--healthz-listen-address", "127.0.0.1", "--metrics-port", str(free_port()),
-            "--metrics-listen-address", "127.0.0.1",
-            "--etcd-data-dir", str(data / "scheduler"), "--etcd-client-port", str(free_port()),
-            "--etcd-client-listen-address", "127.0.0.1",
-            "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://127.0.0.1:{free_port()}",
-        ], _http_ok(f"http://127.0.0.1:{hz['scheduler']}/healthz"))
+        self._add(
+            "placement",
+            [
+                str(self.bin / "placement"),
+                "--port",
+                str(self.placement_port),
+                "--listen-address",
+                "127.0.0.1",
+                "--healthz-port",
+                str(hz["placement"]),
+                "--healthz-listen-address",
+                "127.0.0.1",
+                "--metrics-port",
+                str(free_port()),
+                "--metrics-listen-address",
+                "127.0.0.1",
+                "--initial-cluster",
+                f"dapr-placement-0=127.0.0.1:{free_port()}",
+            ],
+            _http_ok(f"http://127.0.0.1:{hz['placement']}/healthz"),
+        )
+        self._add(
+            "scheduler",
+            [
+                str(self.bin / "scheduler"),
+                "--port",
+                str(self.scheduler_port),
+                "--listen-address",
+                "127.0.0.1",
+                "--healthz-port",
+                str(hz["scheduler"]),
+                "--healthz-listen-address",
+                "127.0.0.1",
+                "--metrics-port",
+                str(free_port()),
+                "--metrics-listen-address",
+                "127.0.0.1",
+                "--etcd-data-dir",
+                str(data / "scheduler"),
+                "--etcd-client-port",
+                str(free_port()),
+                "--etcd-client-listen-address",
+                "127.0.0.1",
+                "--etcd-initial-cluster",
+                f"dapr-scheduler-server-0=http://127.0.0.1:{free_port()}",
+            ],
+            _http_ok(f"http://127.0.0.1:{hz['scheduler']}/healthz"),
+        )
         if self.store == "redis":
-            self._add("redis", [
-                "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                "--dir", str(data / "redis"), "--appendonly", "yes", "--save", "",
-            ], _redis_ping(self.redis_port))
+            self._add(
+                "redis",
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.redis_port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(data / "redis"),
+                    "--appendonly",
+                    "yes",
+                    "--save",
+                    "",
+                ],
+                _redis_ping(self.redis_port),
+            )
         for replica in self.replicas:
             self._define_replica(replica)
 
     def _define_replica(self, r: Replica) -> None:
         token = {"DAPR_API_TOKEN": self.api_token} if self.api_token else {}
-        self._add(f"daprd-{r.index}", [
-            str(self.bin / "daprd"), "--app-id", APP_ID, "--app-port", str(r.app_port),
-            "--app-channel-address", "127.0.0.1", "--dapr-listen-addresses", "127.0.0.1",
-            "--dapr-http-port", str(r.http_port), "--dapr-grpc-port", str(r.grpc_port),
-            "--dapr-internal-grpc-port", str(r.internal_grpc_port),
-            "--metrics-port", str(r.metrics_port),
-            "--resources-path", str(self.workdir / "resources"),
-            "--config", str(self.workdir / "config.yaml"),
-            "--placement-host-address", f"127.0.0.1:{self.placement_port}",
-            "--scheduler-host-address", f"127.0.0.1:{self.scheduler_port}",
-            "--log-level", "info",
-        ], _http_ok(f"http://127.0.0.1:{r.http_port}/v1.0/healthz/outbound"), env=token)
-        self._add(f"app-{r.index}", [
-            sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
-            "--host", "127.0.0.1", "--port", str(r.app_port), "--workers", "1", "--no-access-log",
-        ], _http_ok(f"{r.url}/readyz"), env={
-            "DAPR_GRPC_PORT": str(r.grpc_port), "DAPR_HTTP_PORT": str(r.http_port),
-            **token, **self.app_env,
-        })
+        self._add(
+            f"daprd-{r.index}",
+            [
+                str(self.bin / "daprd"),
+                "--app-id",
+                APP_ID,
+                "--app-port",
+                str(r.app_port),
+                "--app-channel-address",
+                "127.0.0.1",
+                "--dapr-listen-addresses",
+                "127.0.0.1",
+                "--dapr-http-port",
+                str(r.http_port),
+                "--dapr-grpc-port",
+                str(r.grpc_port),
+                "--dapr-internal-grpc-port",
+                str(r.internal_grpc_port),
+                "--metrics-port",
+                str(r.metrics_port),
+                "--resources-path",
+                str(self.workdir / "resources"),
+                "--config",
+                str(self.workdir / "config.yaml"),
+                "--placement-host-address",
+                f"127.0.0.1:{self.placement_port}",
+                "--scheduler-host-address",
+                f"127.0.0.1:{self.scheduler_port}",
+                "--log-level",
+                "info",
+            ],
+            _http_ok(f"http://127.0.0.1:{r.http_port}/v1.0/healthz/outbound"),
+            env=token,
+        )
+        self._add(
+            f"app-{r.index}",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "app.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(r.app_port),
+                "--workers",
+                "1",
+                "--no-access-log",
+            ],
+            _http_ok(f"{r.url}/readyz"),
+            env={
+                "DAPR_GRPC_PORT": str(r.grpc_port),
+                "DAPR_HTTP_PORT": str(r.http_port),
+                **token,
+                **self.app_env,
+            },
+        )
 
     # -- resources -------------------------------------------------------------------------------
 
@@ -239,8 +328,10 @@ class Stack:
             if healthy():
                 return
             time.sleep(0.2)
-        raise StackError(f"{name} not healthy after {timeout:.0f}s; log {process.log_path}:\n"
-                         f"{process.log_tail()}")
+        raise StackError(
+            f"{name} not healthy after {timeout:.0f}s; log {process.log_path}:\n"
+            f"{process.log_tail()}"
+        )
 
     def stop(self, *names: str) -> None:
         """Stop the named processes, or all of them in reverse order."""
@@ -259,8 +350,9 @@ class Stack:
 
     def logs(self) -> str:
         """Every process's log tail, for a failing test to show."""
-        return "\n".join(f"===== {p.name} ({p.log_path})\n{p.log_tail()}"
-                         for p in self.processes.values())
+        return "\n".join(
+            f"===== {p.name} ({p.log_path})\n{p.log_tail()}" for p in self.processes.values()
+        )
 
     def __enter__(self) -> Stack:
         try:
@@ -292,6 +384,7 @@ def _http_ok(url: str) -> Callable[[], bool]:
             return httpx.get(url, timeout=2.0).status_code < 300
         except httpx.HTTPError:
             return False
+
     return check
 
 
@@ -303,4 +396,5 @@ def _redis_ping(port: int) -> Callable[[], bool]:
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
     return check

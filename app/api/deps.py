@@ -11,8 +11,11 @@ from app.config import Settings
 from app.sidecar import WorkflowClient
 
 API_KEY_HEADER = "X-API-Key"
-_api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
-                        description="Needed on mutating endpoints when the service has keys set")
+_api_key = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description="Needed on mutating endpoints when the service has keys set",
+)
 
 
 def get_client(request: Request) -> WorkflowClient:
@@ -29,7 +32,9 @@ ClientDep = Annotated[WorkflowClient, Depends(get_client)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def caller(settings: SettingsDep, key: Annotated[str | None, Security(_api_key)] = None) -> str | None:
+def caller(
+    settings: SettingsDep, key: Annotated[str | None, Security(_api_key)] = None
+) -> str | None:
     """The owner of the caller's API key; None when the service runs without keys."""
     owners = settings.api_key_owners()
     if not owners:
@@ -37,8 +42,12 @@ def caller(settings: SettingsDep, key: Annotated[str | None, Security(_api_key)]
     for known, owner in owners.items():
         if key is not None and secrets.compare_digest(known.encode(), key.encode()):
             return owner
-    raise ApiError(401, "unauthorized", f"A valid {API_KEY_HEADER} header is required",
-                   headers={"WWW-Authenticate": API_KEY_HEADER})
+    raise ApiError(
+        401,
+        "unauthorized",
+        f"A valid {API_KEY_HEADER} header is required",
+        headers={"WWW-Authenticate": API_KEY_HEADER},
+    )
 
 
 CallerDep = Annotated[str | None, Depends(caller)]

@@ -20,15 +20,22 @@ RETRY_AFTER_UNAVAILABLE = "5"
 class ApiError(Exception):
     """An error with its HTTP status, a stable code and a reason for the caller."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
         self.headers = headers
 
 
-def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"error": code, "message": message}
     if details is not None:
         body["details"] = details
@@ -53,20 +60,28 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", "The request is not valid",
-                              _field_errors(exc.errors()))
+        return error_response(
+            422, "invalid_request", "The request is not valid", _field_errors(exc.errors())
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return error_response(
+            exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
+        )
 
     @app.exception_handler(SidecarUnavailable)
     async def sidecar_down(_: Request, exc: SidecarUnavailable) -> JSONResponse:
         log.warning("sidecar unavailable: %s", exc)
-        return error_response(503, "sidecar_unavailable",
-                              "The Dapr sidecar is not reachable; retry shortly",
-                              headers={"Retry-After": RETRY_AFTER_UNAVAILABLE})
+        return error_response(
+            503,
+            "sidecar_unavailable",
+            "The Dapr sidecar is not reachable; retry shortly",
+            headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+        )
 
     @app.exception_handler(SidecarRejected)
     async def sidecar_rejected(_: Request, exc: SidecarRejected) -> JSONResponse:

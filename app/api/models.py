@@ -8,10 +8,17 @@ from pydantic import BaseModel, Field
 
 # Letters, digits and . _ : - ; starts with a letter or digit; no path tricks, no surprises in logs.
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-InstanceIdPath = Annotated[str, Path(pattern=INSTANCE_ID_PATTERN, max_length=128,
-                                     description="A workflow instance id")]
-EventNamePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-                                    description="The event's name", examples=["approval_received"])]
+InstanceIdPath = Annotated[
+    str, Path(pattern=INSTANCE_ID_PATTERN, max_length=128, description="A workflow instance id")
+]
+EventNamePath = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="The event's name",
+        examples=["approval_received"],
+    ),
+]
 
 
 class ErrorModel(BaseModel):
@@ -21,10 +28,16 @@ class ErrorModel(BaseModel):
 
 
 class StartRequest(BaseModel):
-    workflow: str = Field(description="One of the registered workflow names", examples=["task_chaining"])
+    workflow: str = Field(
+        description="One of the registered workflow names", examples=["task_chaining"]
+    )
     input: dict[str, Any] = Field(default_factory=dict, description="That workflow's input")
-    instance_id: str | None = Field(None, pattern=INSTANCE_ID_PATTERN, max_length=128,
-                                    description="Optional; a new id is made when absent")
+    instance_id: str | None = Field(
+        None,
+        pattern=INSTANCE_ID_PATTERN,
+        max_length=128,
+        description="Optional; a new id is made when absent",
+    )
 
 
 class StartResponse(BaseModel):

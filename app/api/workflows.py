@@ -5,11 +5,12 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.api.deps import CallerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, not_found
 from app.api.models import (
+    INSTANCE_ID_PATTERN,
     Accepted,
     EventNamePath,
     History,
@@ -47,8 +48,11 @@ async def _existing(client: WorkflowClient, instance_id: str) -> InstanceState:
 async def _running(client: WorkflowClient, instance_id: str, action: str) -> InstanceState:
     state = await _existing(client, instance_id)
     if state.finished:
-        raise ApiError(409, "already_finished",
-                       f"Cannot {action}: instance {instance_id!r} is {state.runtime_status}")
+        raise ApiError(
+            409,
+            "already_finished",
+            f"Cannot {action}: instance {instance_id!r} is {state.runtime_status}",
+        )
     return state
 
 
@@ -56,49 +60,76 @@ def _accepted(instance_id: str, message: str) -> Accepted:
     return Accepted(instance_id=instance_id, status_url=f"/status/{instance_id}", message=message)
 
 
-async def start(request: StartRequest, client: WorkflowClient, settings: SettingsDep,
-                response: Response) -> StartResponse:
+async def start(
+    request: StartRequest, client: WorkflowClient, settings: SettingsDep, response: Response
+) -> StartResponse:
     spec = CATALOG.get(request.workflow)
     if spec is None:
-        raise ApiError(422, "unknown_workflow", f"Unknown workflow {request.workflow!r}",
-                       {"valid_workflows": sorted(CATALOG)})
+        raise ApiError(
+            422,
+            "unknown_workflow",
+            f"Unknown workflow {request.workflow!r}",
+            {"valid_workflows": sorted(CATALOG)},
+        )
     try:
         payload = spec.build_input(request.input, settings)
     except ValidationError as error:
-        raise ApiError(422, "invalid_input", f"Invalid input for {spec.name}",
-                       [{"loc": ["input", *e["loc"]], "msg": e["msg"], "type": e["type"]}
-                        for e in error.errors()]) from None
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"Invalid input for {spec.name}",
+            [
+                {"loc": ["input", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in error.errors()
+            ],
+        ) from None
     instance_id = request.instance_id or uuid.uuid4().hex
     existing = await client.get(instance_id)
     if existing is not None and not existing.finished:
-        raise ApiError(409, "instance_exists",
-                       f"Instance {instance_id!r} is {existing.runtime_status}; choose another id")
+        raise ApiError(
+            409,
+            "instance_exists",
+            f"Instance {instance_id!r} is {existing.runtime_status}; choose another id",
+        )
     await client.start(spec.name, payload.model_dump(mode="json"), instance_id)
     status_url = f"/status/{instance_id}"
     response.headers["Location"] = status_url
     response.headers["Retry-After"] = str(settings.retry_after_seconds)
     base = f"/workflows/{instance_id}"
     return StartResponse(
-        instance_id=instance_id, workflow=spec.name, status_url=status_url,
-        raise_event_url=f"{base}/events/{{event_name}}", terminate_url=f"{base}/terminate",
-        pause_url=f"{base}/pause", resume_url=f"{base}/resume", purge_url=base,
+        instance_id=instance_id,
+        workflow=spec.name,
+        status_url=status_url,
+        raise_event_url=f"{base}/events/{{event_name}}",
+        terminate_url=f"{base}/terminate",
+        pause_url=f"{base}/pause",
+        resume_url=f"{base}/resume",
+        purge_url=base,
         history_url=f"{base}/history",
     )
 
 
-@router.post("/start-workflow", status_code=202, response_model=StartResponse,
-             responses=error_responses(401, 409))
+@router.post(
+    "/start-workflow",
+    status_code=202,
+    response_model=StartResponse,
+    responses=error_responses(401, 409),
+)
 async def start_workflow(
     request: Annotated[StartRequest, Body(openapi_examples=START_EXAMPLES)],
-    client: ClientDep, settings: SettingsDep, response: Response, _: CallerDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    response: Response,
+    _: CallerDep,
 ) -> StartResponse:
     """Start a workflow; poll the returned status_url until it is finished."""
     return await start(request, client, settings, response)
 
 
 @router.get("/status/{instance_id}", response_model=WorkflowStatus, responses=error_responses(404))
-async def get_status(instance_id: InstanceIdPath, client: ClientDep, settings: SettingsDep,
-                     response: Response) -> WorkflowStatus:
+async def get_status(
+    instance_id: InstanceIdPath, client: ClientDep, settings: SettingsDep, response: Response
+) -> WorkflowStatus:
     """The instance's status, input, output, custom status and failure."""
     state = await _existing(client, instance_id)
     if not state.finished:
@@ -106,12 +137,27 @@ async def get_status(instance_id: InstanceIdPath, client: ClientDep, settings: S
     return _status(state)
 
 
-@router.post("/workflows/{instance_id}/events/{event_name}", status_code=202,
-             response_model=Accepted, responses=error_responses(401, 404, 409))
+@router.post(
+    "/workflows/{instance_id}/events/{event_name}",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(401, 404, 409),
+)
 async def raise_event(
-    instance_id: InstanceIdPath, event_name: EventNamePath, client: ClientDep, who: CallerDep,
-    payload: Annotated[Any, Body(openapi_examples={"approve": {"value": {
-        "approved": True, "approver": "Jane Doe", "comment": "Within budget"}}})] = None,
+    instance_id: InstanceIdPath,
+    event_name: EventNamePath,
+    client: ClientDep,
+    who: CallerDep,
+    payload: Annotated[
+        Any,
+        Body(
+            openapi_examples={
+                "approve": {
+                    "value": {"approved": True, "approver": "Jane Doe", "comment": "Within budget"}
+                }
+            }
+        ),
+    ] = None,
 ) -> Accepted:
     """Raise an event on a running instance (for example approval_received)."""
     state = await _running(client, instance_id, "raise an event")
@@ -126,50 +172,76 @@ def _approval(payload: Any, who: str | None) -> dict[str, Any]:
     try:
         decision = ApprovalDecision.model_validate(payload)
     except ValidationError as error:
-        raise ApiError(422, "invalid_event", "Not a valid approval decision",
-                       [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
-                        for e in error.errors()]) from None
+        raise ApiError(
+            422,
+            "invalid_event",
+            "Not a valid approval decision",
+            [
+                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in error.errors()
+            ],
+        ) from None
     decision.authorized_by = who  # only the service may say who was authenticated
     return decision.model_dump(mode="json")
 
 
-@router.post("/workflows/{instance_id}/terminate", status_code=202, response_model=Accepted,
-             responses=error_responses(401, 404, 409))
-async def terminate(instance_id: InstanceIdPath, client: ClientDep, _: CallerDep,
-                    body: ReasonBody | None = None) -> Accepted:
+@router.post(
+    "/workflows/{instance_id}/terminate",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(401, 404, 409),
+)
+async def terminate(
+    instance_id: InstanceIdPath, client: ClientDep, _: CallerDep, body: ReasonBody | None = None
+) -> Accepted:
     """Terminate a running instance; its in-flight activities are not cancelled."""
     await _running(client, instance_id, "terminate")
     await client.terminate(instance_id, body.reason if body else None)
     return _accepted(instance_id, "Termination requested")
 
 
-@router.post("/workflows/{instance_id}/pause", status_code=202, response_model=Accepted,
-             responses=error_responses(401, 404, 409))
-async def pause(instance_id: InstanceIdPath, client: ClientDep, _: CallerDep,
-                body: ReasonBody | None = None) -> Accepted:
+@router.post(
+    "/workflows/{instance_id}/pause",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(401, 404, 409),
+)
+async def pause(
+    instance_id: InstanceIdPath, client: ClientDep, _: CallerDep, body: ReasonBody | None = None
+) -> Accepted:
     """Suspend a running instance until it is resumed."""
     await _running(client, instance_id, "pause")
     await client.pause(instance_id, body.reason if body else None)
     return _accepted(instance_id, "Pause requested")
 
 
-@router.post("/workflows/{instance_id}/resume", status_code=202, response_model=Accepted,
-             responses=error_responses(401, 404, 409))
-async def resume(instance_id: InstanceIdPath, client: ClientDep, _: CallerDep,
-                 body: ReasonBody | None = None) -> Accepted:
+@router.post(
+    "/workflows/{instance_id}/resume",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(401, 404, 409),
+)
+async def resume(
+    instance_id: InstanceIdPath, client: ClientDep, _: CallerDep, body: ReasonBody | None = None
+) -> Accepted:
     """Resume a suspended instance."""
     await _running(client, instance_id, "resume")
     await client.resume(instance_id, body.reason if body else None)
     return _accepted(instance_id, "Resume requested")
 
 
-@router.delete("/workflows/{instance_id}", status_code=204, responses=error_responses(401, 404, 409))
+@router.delete(
+    "/workflows/{instance_id}", status_code=204, responses=error_responses(401, 404, 409)
+)
 async def purge(instance_id: InstanceIdPath, client: ClientDep, _: CallerDep) -> Response:
     """Delete a finished instance's state and history."""
     state = await _existing(client, instance_id)
     if not state.finished:
-        raise ApiError(409, "still_running",
-                       f"Instance {instance_id!r} is {state.runtime_status}; terminate it first")
+        raise ApiError(
+            409,
+            "still_running",
+            f"Instance {instance_id!r} is {state.runtime_status}; terminate it first",
+        )
     await client.purge(instance_id)
     return Response(status_code=204)
 
@@ -186,13 +258,15 @@ async def list_workflows(
     return InstanceList(instances=[_status(s) for s in states if s], continuation_token=token)
 
 
-@router.get("/workflows/{instance_id}/history", response_model=History,
-            responses=error_responses(404))
+@router.get(
+    "/workflows/{instance_id}/history", response_model=History, responses=error_responses(404)
+)
 async def history(instance_id: InstanceIdPath, client: ClientDep) -> History:
     """The instance's history events in order: what ran, when, with what result."""
     await _existing(client, instance_id)
-    return History.model_validate({"instance_id": instance_id,
-                                   "events": await client.history(instance_id)})
+    return History.model_validate(
+        {"instance_id": instance_id, "events": await client.history(instance_id)}
+    )
 
 
 def _typed_start(name: str) -> None:
@@ -200,16 +274,35 @@ def _typed_start(name: str) -> None:
     spec = CATALOG[name]
 
     async def endpoint(
-        body: Annotated[spec.input_model, Body(openapi_examples={"example": {"value": spec.example}})],  # type: ignore[name-defined]
-        client: ClientDep, settings: SettingsDep, response: Response, _: CallerDep,
-        instance_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")] = None,
+        body: BaseModel,
+        client: ClientDep,
+        settings: SettingsDep,
+        response: Response,
+        _: CallerDep,
+        instance_id: Annotated[
+            str | None, Query(pattern=INSTANCE_ID_PATTERN, max_length=128)
+        ] = None,
     ) -> StartResponse:
-        request = StartRequest(workflow=name, input=body.model_dump(mode="json"), instance_id=instance_id)
+        request = StartRequest(
+            workflow=name, input=body.model_dump(mode="json"), instance_id=instance_id
+        )
         return await start(request, client, settings, response)
 
-    router.add_api_route(f"/workflows/{name}", endpoint, methods=["POST"], status_code=202,
-                         response_model=StartResponse, responses=error_responses(401, 409),
-                         summary=f"Start {name}", description=spec.summary, tags=["start"])
+    # The body's type is only known here; FastAPI reads it from the annotation.
+    endpoint.__annotations__["body"] = Annotated[
+        spec.input_model, Body(openapi_examples={"example": {"value": spec.example}})
+    ]
+    router.add_api_route(
+        f"/workflows/{name}",
+        endpoint,
+        methods=["POST"],
+        status_code=202,
+        response_model=StartResponse,
+        responses=error_responses(401, 409),
+        summary=f"Start {name}",
+        description=spec.summary,
+        tags=["start"],
+    )
 
 
 for _name in CATALOG:

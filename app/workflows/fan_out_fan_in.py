@@ -1,8 +1,8 @@
 """fan_out_fan_in: analyse a batch in parallel, at most max_parallel in flight, then aggregate.
 
-                 +--> [analyze_item id1] --+
-    task_ids ----+--> [analyze_item id2] --+--> aggregate (failures reported, never fatal)
-                 +--> [analyze_item idN] --+
+             +--> [analyze_item id1] --+
+task_ids ----+--> [analyze_item id2] --+--> aggregate (failures reported, never fatal)
+             +--> [analyze_item idN] --+
 """
 
 import asyncio
@@ -13,7 +13,7 @@ from typing import Any
 import dapr.ext.workflow as wf
 from pydantic import BaseModel, Field
 
-from app.workflows.support import STEP_RETRY, failure_reason, fail_if_simulated, replay_safe_log
+from app.workflows.support import STEP_RETRY, fail_if_simulated, failure_reason, replay_safe_log
 
 NAME = "fan_out_fan_in"
 MAX_WORK_SECONDS = 300.0
@@ -25,7 +25,9 @@ class FanOutInput(BaseModel):
     task_ids: list[str] = Field(
         min_length=1, max_length=MAX_ITEMS, examples=[["task-001", "task-002", "fail-003"]]
     )
-    work_seconds: float = Field(0.0, ge=0.0, le=MAX_WORK_SECONDS, description="Simulated work per item")
+    work_seconds: float = Field(
+        0.0, ge=0.0, le=MAX_WORK_SECONDS, description="Simulated work per item"
+    )
     max_parallel: int | None = Field(
         None, ge=1, le=MAX_PARALLEL, description="Activities in flight; default from settings"
     )
@@ -104,7 +106,9 @@ def fan_out_fan_in(
 
 def _item_result(task_id: str, call: Any) -> ItemResult:
     if call.is_failed:
-        return ItemResult(task_id=task_id, succeeded=False, error=failure_reason(call.get_exception()))
+        return ItemResult(
+            task_id=task_id, succeeded=False, error=failure_reason(call.get_exception())
+        )
     return ItemResult.model_validate(call.get_result())
 
 

@@ -1,8 +1,8 @@
 """hybrid: validate every task in parallel, then process the valid ones in parallel.
 
-    tasks --> [validate t1..tN] (parallel) --> valid? --none--> no_valid_items
-                                                 |some
-                                   [process v1..vK] (parallel) --> completed
+tasks --> [validate t1..tN] (parallel) --> valid? --none--> no_valid_items
+                                             |some
+                               [process v1..vK] (parallel) --> completed
 """
 
 from collections.abc import Generator
@@ -12,8 +12,8 @@ import dapr.ext.workflow as wf
 from pydantic import BaseModel, Field
 
 from app.workflows import tasks as rules
-from app.workflows.tasks import Scored, TaskItem, Validation
 from app.workflows.support import STEP_RETRY, replay_safe_log
+from app.workflows.tasks import Scored, TaskItem, Validation
 
 NAME = "hybrid"
 MAX_TASKS = 1000
@@ -51,8 +51,13 @@ def hybrid(ctx: wf.DaprWorkflowContext, batch: HybridInput) -> Generator[Any, An
     rejected = [v.task_id for v in verdicts if not v.is_valid]
     if not valid:
         replay_safe_log(ctx, "no valid items among %d", len(batch.tasks))
-        return HybridResult(status="no_valid_items", validated=len(verdicts), processed=0,
-                            rejected_ids=rejected, results=[])
+        return HybridResult(
+            status="no_valid_items",
+            validated=len(verdicts),
+            processed=0,
+            rejected_ids=rejected,
+            results=[],
+        )
     processed = yield wf.when_all(
         [ctx.call_activity(process_item, input=t, retry_policy=STEP_RETRY) for t in valid]
     )

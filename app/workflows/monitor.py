@@ -46,8 +46,12 @@ class MonitorInput(BaseModel):
     url: HttpUrl = Field(examples=["http://localhost:8000/healthz"])
     healthy_interval_seconds: float = Field(60.0, ge=0.5, le=86_400)
     unhealthy_interval_seconds: float = Field(5.0, ge=0.5, le=86_400)
-    max_checks: int | None = Field(None, ge=1, description="Stop after this many checks; none: run until terminated")
-    state: MonitorState = Field(default_factory=MonitorState, description="Carried between generations")
+    max_checks: int | None = Field(
+        None, ge=1, description="Stop after this many checks; none: run until terminated"
+    )
+    state: MonitorState = Field(
+        default_factory=MonitorState, description="Carried between generations"
+    )
 
 
 class CheckResult(BaseModel):
@@ -75,17 +79,25 @@ async def check_endpoint(ctx: wf.WorkflowActivityContext, url: str) -> CheckResu
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
         response = await client.get(url)
     healthy = response.status_code < 500
-    return CheckResult(healthy=healthy, status_code=response.status_code,
-                       detail=f"HTTP {response.status_code}")
+    return CheckResult(
+        healthy=healthy, status_code=response.status_code, detail=f"HTTP {response.status_code}"
+    )
 
 
 def send_alert(ctx: wf.WorkflowActivityContext, alert: Alert) -> None:
     """Tell a human the target went down. The key lets a real notifier drop duplicates."""
-    log.warning("ALERT [%s] %s is unhealthy: %s (key %s)",
-                alert.job_id, alert.url, alert.detail, idempotency_key(ctx))
+    log.warning(
+        "ALERT [%s] %s is unhealthy: %s (key %s)",
+        alert.job_id,
+        alert.url,
+        alert.detail,
+        idempotency_key(ctx),
+    )
 
 
-def monitor(ctx: wf.DaprWorkflowContext, job: MonitorInput) -> Generator[Any, Any, MonitorResult | None]:
+def monitor(
+    ctx: wf.DaprWorkflowContext, job: MonitorInput
+) -> Generator[Any, Any, MonitorResult | None]:
     """Check, alert on a healthy-to-unhealthy transition, sleep durably, continue as new."""
     try:
         check = CheckResult.model_validate(
@@ -99,18 +111,24 @@ def monitor(ctx: wf.DaprWorkflowContext, job: MonitorInput) -> Generator[Any, An
         alerts_sent=job.state.alerts_sent,
     )
     if job.state.healthy and not check.healthy:
-        yield ctx.call_activity(send_alert, input=Alert(job_id=job.job_id, url=str(job.url), detail=check.detail))
+        yield ctx.call_activity(
+            send_alert, input=Alert(job_id=job.job_id, url=str(job.url), detail=check.detail)
+        )
         state.alerts_sent += 1
     done = job.max_checks is not None and state.check_count >= job.max_checks
     interval = job.healthy_interval_seconds if check.healthy else job.unhealthy_interval_seconds
     next_check = ctx.current_utc_datetime + timedelta(seconds=interval)
-    ctx.set_custom_status(json.dumps({
-        "job_id": job.job_id,
-        "last_check": check.model_dump(),
-        "check_count": state.check_count,
-        "alerts_sent": state.alerts_sent,
-        "next_check_at": None if done else next_check.isoformat(),
-    }))
+    ctx.set_custom_status(
+        json.dumps(
+            {
+                "job_id": job.job_id,
+                "last_check": check.model_dump(),
+                "check_count": state.check_count,
+                "alerts_sent": state.alerts_sent,
+                "next_check_at": None if done else next_check.isoformat(),
+            }
+        )
+    )
     if done:
         replay_safe_log(ctx, "monitor %s stops after %d checks", job.job_id, state.check_count)
         return MonitorResult(job_id=job.job_id, **state.model_dump())

@@ -1,10 +1,10 @@
 """purchase_approval: auto-approve small orders, wait for a human on large ones, with a timeout.
 
-    cost < threshold --> [place_order] --> auto_approved
-    otherwise --> [request_approval] --> wait for "approval_received" or the timer
-        approved --> [place_order] --> approved
-        rejected --> rejected
-        timeout  --> [release_reservation] --> cancelled
+cost < threshold --> [place_order] --> auto_approved
+otherwise --> [request_approval] --> wait for "approval_received" or the timer
+    approved --> [place_order] --> approved
+    rejected --> rejected
+    timeout  --> [release_reservation] --> cancelled
 """
 
 from collections.abc import Generator
@@ -52,8 +52,13 @@ class PurchaseResult(BaseModel):
 
 def request_approval(ctx: wf.WorkflowActivityContext, order: PurchaseOrder) -> None:
     """Ask a human to approve the order (a notification in a real system)."""
-    log.info("approval requested for %s: %d x %s = %.2f", order.order_id, order.quantity,
-             order.product, order.cost)
+    log.info(
+        "approval requested for %s: %d x %s = %.2f",
+        order.order_id,
+        order.quantity,
+        order.product,
+        order.cost,
+    )
 
 
 def place_order(ctx: wf.WorkflowActivityContext, order: PurchaseOrder) -> str:
@@ -75,7 +80,9 @@ def purchase_approval(
     threshold = order.approval_threshold
     if order.cost < (DEFAULT_APPROVAL_THRESHOLD if threshold is None else threshold):
         yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
-        return PurchaseResult(order_id=order.order_id, status="auto_approved", message="Auto-approved")
+        return PurchaseResult(
+            order_id=order.order_id, status="auto_approved", message="Auto-approved"
+        )
 
     yield ctx.call_activity(request_approval, input=order, retry_policy=OUTSIDE_RETRY)
     timeout = ctx.create_timer(timedelta(seconds=order.approval_timeout_seconds))
@@ -97,13 +104,23 @@ def purchase_approval(
             replay_safe_log(ctx, "order %s: malformed decision ignored", order.order_id)
 
     if not decision.approved:
-        return PurchaseResult(order_id=order.order_id, status="rejected", approved_by=decision.approver,
-                              comment=decision.comment, authorized_by=decision.authorized_by,
-                              message=f"Rejected by '{decision.approver}'")
+        return PurchaseResult(
+            order_id=order.order_id,
+            status="rejected",
+            approved_by=decision.approver,
+            comment=decision.comment,
+            authorized_by=decision.authorized_by,
+            message=f"Rejected by '{decision.approver}'",
+        )
     yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
-    return PurchaseResult(order_id=order.order_id, status="approved", approved_by=decision.approver,
-                          comment=decision.comment, authorized_by=decision.authorized_by,
-                          message=f"Approved by '{decision.approver}'")
+    return PurchaseResult(
+        order_id=order.order_id,
+        status="approved",
+        approved_by=decision.approver,
+        comment=decision.comment,
+        authorized_by=decision.authorized_by,
+        message=f"Approved by '{decision.approver}'",
+    )
 
 
 WORKFLOWS = [purchase_approval]

@@ -1,12 +1,13 @@
 """task_chaining: validate -> enrich -> score, each step feeding the next.
 
-    input -> [validate] --invalid--> rejected (score 0, every issue listed)
-                 |valid
-             [enrich] -> [score] -> completed
-    a step that still fails after its retries -> [handle_chain_error] -> workflow FAILED
+input -> [validate] --invalid--> rejected (score 0, every issue listed)
+             |valid
+         [enrich] -> [score] -> completed
+a step that still fails after its retries -> [handle_chain_error] -> workflow FAILED
 """
 
 from collections.abc import Generator
+from datetime import UTC
 from typing import Any, Literal
 
 import dapr.ext.workflow as wf
@@ -75,8 +76,13 @@ def task_chaining(
         )
         if not validation.is_valid:
             replay_safe_log(ctx, "task %s rejected: %s", task.task_id, validation.issues)
-            return _result(ctx, task, "rejected", tasks.Scored(task_id=task.task_id, tags=[], score=0),
-                           validation.issues)
+            return _result(
+                ctx,
+                task,
+                "rejected",
+                tasks.Scored(task_id=task.task_id, tags=[], score=0),
+                validation.issues,
+            )
         step = "enrich"
         enriched = yield ctx.call_activity(enrich_task, input=task, retry_policy=STEP_RETRY)
         step = "score"
@@ -104,7 +110,7 @@ def _result(
         score=scored.score,
         tags=scored.tags,
         issues=issues,
-        processed_at=ctx.current_utc_datetime.isoformat(),
+        processed_at=ctx.current_utc_datetime.replace(tzinfo=UTC).isoformat(),
     )
 
 

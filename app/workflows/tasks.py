@@ -15,7 +15,9 @@ BACKEND_BONUS = 5
 class TaskItem(BaseModel):
     task_id: str = Field(min_length=1, max_length=200, examples=["task-001"])
     title: str = Field(max_length=10_000, examples=["URGENT: fix login"])
-    description: str = Field(max_length=100_000, examples=["The login API returns 500 for SSO users"])
+    description: str = Field(
+        max_length=100_000, examples=["The login API returns 500 for SSO users"]
+    )
 
 
 class Validation(BaseModel):

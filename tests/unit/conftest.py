@@ -1,0 +1,3 @@
+from tests.unit.fake_workflow import fake_composites
+
+__all__ = ["fake_composites"]

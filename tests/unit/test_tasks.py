@@ -1,0 +1,40 @@
+import pytest
+
+from app.workflows import tasks
+from app.workflows.tasks import TaskItem
+
+
+def item(title: str = "A fine title", description: str = "A long enough description") -> TaskItem:
+    return TaskItem(task_id="t1", title=title, description=description)
+
+
+def test_validate_lists_every_problem() -> None:
+    verdict = tasks.validate(item(title="Bug", description="short"))
+    assert not verdict.is_valid
+    assert verdict.issues == [
+        "title must be at least 5 characters",
+        "description must be at least 10 characters",
+    ]
+
+
+def test_validate_accepts_the_minimum_lengths() -> None:
+    assert tasks.validate(item(title="12345", description="1234567890")).is_valid
+
+
+def test_validate_ignores_surrounding_whitespace() -> None:
+    assert not tasks.validate(item(title="   ab   ")).is_valid
+
+
+@pytest.mark.parametrize(
+    ("title", "description", "tags", "score"),
+    [
+        ("URGENT: fix login", "The login API fails", ["high-priority", "backend"], 85),
+        ("urgent thing", "Nothing technical here", ["high-priority"], 80),
+        ("Routine work", "Update the Api docs", ["backend"], 55),
+        ("Routine work", "Nothing technical here", [], 50),
+    ],
+)
+def test_enrich_and_score(title: str, description: str, tags: list[str], score: int) -> None:
+    enriched = tasks.enrich(item(title, description))
+    assert enriched.tags == tags
+    assert tasks.score(enriched).score == score
