@@ -6,6 +6,8 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, Field
 
+from app.workflows import WORKFLOW_NAMES
+
 # Letters, digits and . _ : - ; starts with a letter or digit; no path tricks, no surprises in logs.
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 InstanceIdPath = Annotated[
@@ -29,7 +31,9 @@ class ErrorModel(BaseModel):
 
 class StartRequest(BaseModel):
     workflow: str = Field(
-        description="One of the registered workflow names", examples=["task_chaining"]
+        description="One of the registered workflow names",
+        examples=["task_chaining"],
+        json_schema_extra={"enum": list(WORKFLOW_NAMES)},
     )
     input: dict[str, Any] = Field(default_factory=dict, description="That workflow's input")
     instance_id: str | None = Field(

@@ -6,6 +6,7 @@ reason. Each process logs to the session's work dir; a failing test shows every 
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,21 @@ FINISHED = {"COMPLETED", "FAILED", "TERMINATED"}
 _stacks: list[Stack] = []
 
 
+@contextmanager
+def running_stack(workdir: Path, **options: Any) -> Iterator[Stack]:
+    """A started stack whose logs a failing test shows; stopped however the test ends."""
+    with Stack(workdir, store="redis", **options) as running:
+        _stacks.append(running)
+        try:
+            yield running
+        finally:
+            _stacks.remove(running)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("stack")
-    with Stack(workdir, store="redis") as running:
-        _stacks.append(running)
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
-        _stacks.remove(running)
 
 
 @pytest.fixture(scope="session")

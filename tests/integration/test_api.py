@@ -1,0 +1,150 @@
+"""The HTTP API's contract on the real sidecar: every endpoint and its status codes."""
+
+import uuid
+
+import httpx
+
+from tests.integration.conftest import start, wait_for, wait_until
+
+ORDER = {"order_id": "o-1", "product": "Laptop", "quantity": 1, "cost": 5000}
+
+
+def test_start_answers_202_with_location_and_retry_after(api: httpx.Client) -> None:
+    iid = f"api-{uuid.uuid4().hex}"
+    response = api.post("/workflows/purchase_approval", params={"instance_id": iid}, json=ORDER)
+    assert response.status_code == 202
+    assert response.headers["Location"] == f"/status/{iid}"
+    assert int(response.headers["Retry-After"]) >= 1
+    status = wait_for(api, iid, {"RUNNING"})
+    assert status["workflow"] == "purchase_approval"
+    assert status["input"]["cost"] == 5000 and status["output"] is None
+    assert api.get(f"/status/{iid}").headers["Retry-After"]
+    api.post(f"/workflows/{iid}/terminate")
+
+
+def test_same_id_while_running_is_409_then_reusable_once_finished(api: httpx.Client) -> None:
+    iid = f"dup-{uuid.uuid4().hex}"
+    start(api, "purchase_approval", ORDER, instance_id=iid)
+    again = api.post(
+        "/start-workflow",
+        json={"workflow": "purchase_approval", "input": ORDER, "instance_id": iid},
+    )
+    assert again.status_code == 409
+    assert api.post(f"/workflows/{iid}/terminate", json={"reason": "test"}).status_code == 202
+    assert wait_for(api, iid)["runtime_status"] == "TERMINATED"
+    start(
+        api,
+        "task_chaining",
+        {"task_id": "t", "title": "Hello there", "description": "Reused id"},
+        instance_id=iid,
+    )
+    assert wait_for(api, iid)["workflow"] == "task_chaining"
+
+
+def test_unknown_instance_is_404_everywhere(api: httpx.Client) -> None:
+    missing = f"missing-{uuid.uuid4().hex}"
+    assert api.get(f"/status/{missing}").status_code == 404
+    assert api.get(f"/workflows/{missing}/history").status_code == 404
+    assert api.post(f"/workflows/{missing}/events/x", json={}).status_code == 404
+    for action in ("terminate", "pause", "resume"):
+        assert api.post(f"/workflows/{missing}/{action}").status_code == 404
+    assert api.delete(f"/workflows/{missing}").status_code == 404
+
+
+def test_event_to_a_finished_instance_is_409(api: httpx.Client) -> None:
+    iid = start(api, "purchase_approval", {**ORDER, "cost": 1})
+    wait_for(api, iid)
+    response = api.post(
+        f"/workflows/{iid}/events/approval_received", json={"approved": True, "approver": "late"}
+    )
+    assert response.status_code == 409
+    assert response.json()["error"] == "already_finished"
+
+
+def test_approval_raised_right_after_start_is_not_lost(api: httpx.Client) -> None:
+    iid = start(api, "purchase_approval", ORDER)
+    assert (
+        api.post(
+            f"/workflows/{iid}/events/approval_received",
+            json={"approved": True, "approver": "Early Bird"},
+        ).status_code
+        == 202
+    )
+    assert wait_for(api, iid)["output"]["approved_by"] == "Early Bird"
+
+
+def test_pause_and_resume(api: httpx.Client) -> None:
+    iid = start(api, "purchase_approval", ORDER)
+    wait_for(api, iid, {"RUNNING"})
+    assert api.post(f"/workflows/{iid}/pause").status_code == 202
+    wait_for(api, iid, {"SUSPENDED"})
+    assert api.post(f"/workflows/{iid}/resume").status_code == 202
+    wait_for(api, iid, {"RUNNING"})
+    api.post(
+        f"/workflows/{iid}/events/approval_received", json={"approved": False, "approver": "z"}
+    )
+    assert wait_for(api, iid)["output"]["status"] == "rejected"
+
+
+def test_purge_refuses_running_then_deletes_finished(api: httpx.Client) -> None:
+    iid = start(api, "purchase_approval", ORDER)
+    wait_for(api, iid, {"RUNNING"})
+    assert api.delete(f"/workflows/{iid}").status_code == 409
+    api.post(f"/workflows/{iid}/terminate")
+    wait_for(api, iid)
+    assert api.delete(f"/workflows/{iid}").status_code == 204
+    assert api.get(f"/status/{iid}").status_code == 404
+
+
+def test_terminate_finished_instance_is_409(api: httpx.Client) -> None:
+    iid = start(api, "purchase_approval", {**ORDER, "cost": 1})
+    wait_for(api, iid)
+    assert api.post(f"/workflows/{iid}/terminate").status_code == 409
+
+
+def test_list_pages_through_instances(api: httpx.Client) -> None:
+    ids = {start(api, "purchase_approval", {**ORDER, "cost": 1}) for _ in range(3)}
+    for iid in ids:
+        wait_for(api, iid)
+    seen: set[str] = set()
+    token = None
+    for _ in range(100):
+        params = {"page_size": 2, **({"continuation_token": token} if token else {})}
+        page = api.get("/workflows", params=params).json()
+        seen |= {i["instance_id"] for i in page["instances"]}
+        assert all(i["runtime_status"] for i in page["instances"])
+        token = page["continuation_token"]
+        if not token:
+            break
+    assert ids <= seen
+
+
+def test_history_lists_events_in_order(api: httpx.Client) -> None:
+    iid = start(api, "purchase_approval", ORDER)
+    api.post(f"/workflows/{iid}/events/approval_received", json={"approved": True, "approver": "H"})
+    wait_for(api, iid)
+    events = api.get(f"/workflows/{iid}/history").json()["events"]
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] in ("workflowStarted", "executionStarted")
+    assert "eventRaised" in kinds and kinds[-1] == "executionCompleted"
+    assert kinds.index("taskScheduled") < kinds.index("taskCompleted")
+
+
+def test_errors_share_one_shape(api: httpx.Client) -> None:
+    bodies = [
+        api.get("/status/nope-123").json(),
+        api.post("/start-workflow", json={"workflow": "nope"}).json(),
+        api.post(
+            "/start-workflow", content=b"{bad", headers={"content-type": "application/json"}
+        ).json(),
+    ]
+    assert all(set(b) >= {"error", "message"} for b in bodies)
+
+
+def test_output_and_custom_status_are_json_values(api: httpx.Client) -> None:
+    iid = start(
+        api, "task_chaining", {"task_id": "j", "title": "Hello there", "description": "JSON values"}
+    )
+    status = wait_for(api, iid)
+    assert isinstance(status["output"], dict) and isinstance(status["input"], dict)
+    wait_until(lambda: api.get("/readyz").status_code == 200, what="ready")

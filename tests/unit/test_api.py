@@ -1,0 +1,264 @@
+"""The HTTP contract's validation and error paths, with an in-memory stand-in for the sidecar.
+
+The same endpoints run against the real sidecar in tests/integration/test_api.py.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from app.sidecar import InstanceState, SidecarUnavailable
+
+
+class FakeRuntime:
+    def start(self) -> None: ...
+    def shutdown(self) -> None: ...
+    def wait_for_worker_ready(self, timeout: float) -> bool:
+        return True
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.states: dict[str, InstanceState] = {}
+        self.started: list[tuple[str, Any, str]] = []
+        self.events: list[tuple[str, str, Any]] = []
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise SidecarUnavailable("connection refused")
+
+    def put(self, instance_id: str, workflow: str, status: str) -> None:
+        self.states[instance_id] = InstanceState(
+            instance_id, workflow, status, None, None, None, None, None, None
+        )
+
+    async def close(self) -> None: ...
+
+    async def start(self, workflow: str, payload: Any, instance_id: str) -> str:
+        self._check()
+        self.started.append((workflow, payload, instance_id))
+        self.put(instance_id, workflow, "RUNNING")
+        return instance_id
+
+    async def get(self, instance_id: str) -> InstanceState | None:
+        self._check()
+        return self.states.get(instance_id)
+
+    async def raise_event(self, instance_id: str, name: str, payload: Any) -> None:
+        self.events.append((instance_id, name, payload))
+
+    async def purge(self, instance_id: str) -> int:
+        return 1 if self.states.pop(instance_id, None) else 0
+
+
+@pytest.fixture
+def fake() -> FakeClient:
+    return FakeClient()
+
+
+def client_for(fake: FakeClient, **settings: Any) -> TestClient:
+    app = create_app(
+        Settings(**settings), runtime_factory=lambda _: FakeRuntime(), client_factory=lambda _: fake
+    )
+    return TestClient(app)
+
+
+@pytest.fixture
+def http(fake: FakeClient) -> Iterator[TestClient]:
+    with client_for(fake, max_body_bytes=4096) as client:
+        yield client
+
+
+CHAIN = {
+    "workflow": "task_chaining",
+    "input": {"task_id": "t", "title": "Hello there", "description": "Long enough text"},
+}
+
+
+def test_start_returns_202_with_location_and_links(http: TestClient, fake: FakeClient) -> None:
+    response = http.post("/start-workflow", json={**CHAIN, "instance_id": "abc"})
+    assert response.status_code == 202
+    assert response.headers["Location"] == "/status/abc"
+    assert response.headers["Retry-After"] == "1"
+    body = response.json()
+    assert body["status_url"] == "/status/abc"
+    assert body["raise_event_url"] == "/workflows/abc/events/{event_name}"
+    assert fake.started == [("task_chaining", CHAIN["input"], "abc")]
+
+
+def test_unknown_workflow_is_422_listing_the_valid_names(
+    http: TestClient, fake: FakeClient
+) -> None:
+    response = http.post("/start-workflow", json={"workflow": "nope", "input": {}})
+    assert response.status_code == 422
+    assert response.json()["details"]["valid_workflows"] == [
+        "fan_out_fan_in",
+        "hybrid",
+        "monitor",
+        "purchase_approval",
+        "task_chaining",
+    ]
+    assert fake.started == []
+
+
+def test_invalid_input_is_422_with_field_errors_and_nothing_starts(
+    http: TestClient, fake: FakeClient
+) -> None:
+    response = http.post(
+        "/start-workflow",
+        json={"workflow": "purchase_approval", "input": {"order_id": "o", "cost": -1}},
+    )
+    assert response.status_code == 422
+    locs = {tuple(d["loc"]) for d in response.json()["details"]}
+    assert {("input", "cost"), ("input", "product"), ("input", "quantity")} <= locs
+    assert fake.started == []
+
+
+def test_fan_out_above_the_maximum_is_422(http: TestClient) -> None:
+    ids = [f"i{i}" for i in range(5001)]
+    with client_for(FakeClient()) as big:
+        response = big.post("/workflows/fan_out_fan_in", json={"task_ids": ids})
+    assert response.status_code == 422
+
+
+def test_service_fills_max_parallel_and_threshold(fake: FakeClient) -> None:
+    with client_for(fake, default_max_parallel=7, approval_threshold=50) as http:
+        http.post("/workflows/fan_out_fan_in", json={"task_ids": ["a"]})
+        http.post(
+            "/workflows/purchase_approval",
+            json={
+                "order_id": "o",
+                "product": "p",
+                "quantity": 1,
+                "cost": 10,
+                "approval_threshold": 1e9,
+            },
+        )
+    assert fake.started[0][1]["max_parallel"] == 7
+    assert fake.started[1][1]["approval_threshold"] == 50
+
+
+def test_running_instance_id_is_409_and_not_started_twice(
+    http: TestClient, fake: FakeClient
+) -> None:
+    fake.put("dup", "task_chaining", "RUNNING")
+    response = http.post("/start-workflow", json={**CHAIN, "instance_id": "dup"})
+    assert response.status_code == 409
+    assert fake.started == []
+
+
+@pytest.mark.parametrize("bad", ["../etc", "a/b", "x" * 129, "é", "-lead", "a b"])
+def test_odd_instance_ids_are_422(http: TestClient, bad: str) -> None:
+    assert http.post("/start-workflow", json={**CHAIN, "instance_id": bad}).status_code == 422
+
+
+@pytest.mark.parametrize("bad", ["..", "%2e%2e", "x" * 200, "%C3%A9"])
+def test_odd_instance_ids_in_paths_are_422_or_404(http: TestClient, bad: str) -> None:
+    assert http.get(f"/status/{bad}").status_code in (404, 422)
+
+
+def test_status_of_unknown_instance_is_404(http: TestClient) -> None:
+    response = http.get("/status/missing")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_status_has_retry_after_only_while_running(http: TestClient, fake: FakeClient) -> None:
+    fake.put("r", "hybrid", "RUNNING")
+    fake.put("d", "hybrid", "COMPLETED")
+    assert http.get("/status/r").headers.get("Retry-After") == "1"
+    assert "Retry-After" not in http.get("/status/d").headers
+
+
+def test_event_to_finished_instance_is_409(http: TestClient, fake: FakeClient) -> None:
+    fake.put("done", "purchase_approval", "COMPLETED")
+    response = http.post(
+        "/workflows/done/events/approval_received", json={"approved": True, "approver": "x"}
+    )
+    assert response.status_code == 409
+    assert fake.events == []
+
+
+def test_malformed_approval_is_422_and_not_raised(http: TestClient, fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    response = http.post("/workflows/po/events/approval_received", json={"approved": "maybe"})
+    assert response.status_code == 422
+    assert fake.events == []
+
+
+def test_purge_of_running_instance_is_409(http: TestClient, fake: FakeClient) -> None:
+    fake.put("run", "hybrid", "RUNNING")
+    assert http.delete("/workflows/run").status_code == 409
+    fake.put("run", "hybrid", "COMPLETED")
+    assert http.delete("/workflows/run").status_code == 204
+
+
+def test_oversized_body_is_413(http: TestClient) -> None:
+    response = http.post(
+        "/start-workflow",
+        content=b"{" + b" " * 5000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"
+
+
+def test_oversized_chunked_body_is_413(http: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"workflow": "'
+        yield b"x" * 5000
+        yield b'"}'
+
+    response = http.post(
+        "/start-workflow", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_malformed_json_is_422(http: TestClient) -> None:
+    response = http.post(
+        "/start-workflow", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_sidecar_down_is_503_with_retry_after(http: TestClient, fake: FakeClient) -> None:
+    fake.down = True
+    response = http.get("/status/any")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"] == "sidecar_unavailable"
+
+
+def test_keys_protect_mutations_but_not_reads_health_or_docs(fake: FakeClient) -> None:
+    with client_for(fake, api_keys="alice:s3cret") as http:
+        assert http.post("/start-workflow", json=CHAIN).status_code == 401
+        assert (
+            http.post("/start-workflow", json=CHAIN, headers={"X-API-Key": "wrong"}).status_code
+            == 401
+        )
+        assert fake.started == []
+        assert (
+            http.post("/start-workflow", json=CHAIN, headers={"X-API-Key": "s3cret"}).status_code
+            == 202
+        )
+        for path in ("/healthz", "/readyz", "/docs", "/openapi.json"):
+            assert http.get(path).status_code == 200
+
+
+def test_approval_records_the_key_owner_not_the_payload(fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    with client_for(fake, api_keys="alice:s3cret") as http:
+        response = http.post(
+            "/workflows/po/events/approval_received",
+            json={"approved": True, "approver": "A", "authorized_by": "mallory"},
+            headers={"X-API-Key": "s3cret"},
+        )
+    assert response.status_code == 202
+    assert fake.events[0][2]["authorized_by"] == "alice"
