@@ -35,6 +35,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         stack = Stack(args.workdir, store=args.store, app_ports=[args.port])
         with stack:
