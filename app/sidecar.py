@@ -6,6 +6,7 @@ does not offer at this version: instance listing, history, CONTINUED_AS_NEW in s
 on every call and a channel it can close.
 """
 
+import asyncio
 import json
 import os
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ from google.protobuf import json_format, wrappers_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+# daprd 1.18 reads a workflow's metadata and its inbox/history keys in two steps; a save between
+# them makes the load fail with this message, before anything is written. It asks to be retried.
+TRANSIENT_READ = "transient store read failure"
+TRANSIENT_RETRIES = 5
 
 
 class SidecarUnavailable(Exception):
@@ -110,14 +115,22 @@ class WorkflowClient:
         await self._channel.close()
 
     async def _call(self, method: str, request: Any) -> Any:
-        try:
-            return await getattr(self._stub, method)(
-                request, timeout=self._timeout, metadata=self._metadata
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise SidecarUnavailable(error.details() or str(error.code())) from None
-            raise SidecarRejected(error.details() or str(error.code())) from None
+        """One unary call with a deadline; a transient store read is retried (it wrote nothing)."""
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            try:
+                return await getattr(self._stub, method)(
+                    request, timeout=self._timeout, metadata=self._metadata
+                )
+            except grpc.aio.AioRpcError as error:
+                details = error.details() or str(error.code())
+                if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise SidecarUnavailable(details) from None
+                if TRANSIENT_READ not in details:
+                    raise SidecarRejected(details) from None
+                if attempt == TRANSIENT_RETRIES:
+                    raise SidecarUnavailable(details) from None
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def start(self, workflow: str, payload: Any, instance_id: str) -> str:
         request = pb.CreateInstanceRequest(

@@ -90,7 +90,7 @@ def test_purge_refuses_running_then_deletes_finished(api: httpx.Client) -> None:
     iid = start(api, "purchase_approval", ORDER)
     wait_for(api, iid, {"RUNNING"})
     assert api.delete(f"/workflows/{iid}").status_code == 409
-    api.post(f"/workflows/{iid}/terminate")
+    assert api.post(f"/workflows/{iid}/terminate").status_code == 202
     wait_for(api, iid)
     assert api.delete(f"/workflows/{iid}").status_code == 204
     assert api.get(f"/status/{iid}").status_code == 404

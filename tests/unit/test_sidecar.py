@@ -1,0 +1,70 @@
+"""The sidecar client's error mapping and its retry of daprd's transient store reads."""
+
+import asyncio
+from typing import Any
+
+import grpc
+import pytest
+
+from app.sidecar import SidecarRejected, SidecarUnavailable, WorkflowClient
+
+
+def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+
+
+class FlakyStub:
+    def __init__(self, *errors: grpc.aio.AioRpcError) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def PurgeInstances(self, request: Any, **_: Any) -> Any:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return type("Response", (), {"deletedInstanceCount": 1})()
+
+
+def purge_with(stub: FlakyStub) -> int:
+    async def purge() -> int:
+        client = WorkflowClient("127.0.0.1:1")
+        client._stub = stub  # type: ignore[assignment]
+        try:
+            return await client.purge("x")
+        finally:
+            await client.close()
+
+    return asyncio.run(purge())
+
+
+TRANSIENT = (
+    "workflow 'x': inbox key 'inbox-000000' declared in metadata (inboxLength=1) but "
+    "missing from state store (transient store read failure or partial save?)"
+)
+
+
+def test_transient_store_read_is_retried() -> None:
+    stub = FlakyStub(
+        rpc_error(grpc.StatusCode.UNKNOWN, TRANSIENT), rpc_error(grpc.StatusCode.UNKNOWN, TRANSIENT)
+    )
+    assert purge_with(stub) == 1
+    assert stub.calls == 3
+
+
+def test_persistent_transient_error_becomes_unavailable() -> None:
+    stub = FlakyStub(*[rpc_error(grpc.StatusCode.UNKNOWN, TRANSIENT)] * 10)
+    with pytest.raises(SidecarUnavailable):
+        purge_with(stub)
+
+
+def test_unreachable_sidecar_is_unavailable_without_retry() -> None:
+    stub = FlakyStub(rpc_error(grpc.StatusCode.UNAVAILABLE, "connection refused"))
+    with pytest.raises(SidecarUnavailable):
+        purge_with(stub)
+    assert stub.calls == 1
+
+
+def test_other_errors_are_rejections() -> None:
+    stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, "something else"))
+    with pytest.raises(SidecarRejected, match="something else"):
+        purge_with(stub)
