@@ -14,6 +14,7 @@ from app.api.limits import BodySizeLimit
 from app.config import Settings, get_settings
 from app.runtime import build_runtime
 from app.sidecar import WorkflowClient
+from app.telemetry import setup_tracing
 
 log = logging.getLogger("app")
 
@@ -53,6 +54,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    setup_tracing(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(health.router)

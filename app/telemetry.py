@@ -1,0 +1,37 @@
+"""OpenTelemetry spans for the app's HTTP requests and its calls to the sidecar.
+
+Configured by the standard variables (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...); off
+when no endpoint is set. The gRPC instrumentation puts the request's trace context on each call to
+the sidecar, so the sidecar's workflow spans can join the request's trace.
+"""
+
+import logging
+import os
+
+from fastapi import FastAPI
+
+log = logging.getLogger("app.telemetry")
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def setup_tracing(app: FastAPI) -> bool:
+    """Export spans over OTLP when an endpoint is configured; True if tracing is on."""
+    if not any(os.environ.get(v) for v in ENDPOINT_VARIABLES):
+        return False
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create())
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz", tracer_provider=provider
+    )
+    GrpcAioInstrumentorClient().instrument(tracer_provider=provider)
+    log.info("tracing to %s", next(os.environ[v] for v in ENDPOINT_VARIABLES if os.environ.get(v)))
+    return True
