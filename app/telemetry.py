@@ -32,6 +32,6 @@ def setup_tracing(app: FastAPI) -> bool:
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls="healthz,readyz", tracer_provider=provider
     )
-    GrpcAioInstrumentorClient().instrument(tracer_provider=provider)
+    GrpcAioInstrumentorClient().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     log.info("tracing to %s", next(os.environ[v] for v in ENDPOINT_VARIABLES if os.environ.get(v)))
     return True

@@ -59,7 +59,7 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
 def otlp_receiver() -> Iterator[Receiver]:
     receiver = Receiver()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(receiver, server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(receiver, server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port("127.0.0.1:0")
     receiver.endpoint = f"127.0.0.1:{port}"
     server.start()
