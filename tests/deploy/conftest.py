@@ -1,0 +1,136 @@
+"""Load the deploy artefacts once: manifests, Dapr resources, the Tiltfile's calls."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import starlark as sl
+import yaml
+
+from tools.dapr_runtime import ROOT, dapr_version
+
+
+def documents(*paths: str) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in paths:
+        docs += [d for d in yaml.safe_load_all((ROOT / path).read_text()) if d]
+    return docs
+
+
+def kustomized(directory: str) -> list[dict[str, Any]]:
+    """The documents a kustomization lists (plain resources only; no patches are used)."""
+    listed = yaml.safe_load((ROOT / directory / "kustomization.yaml").read_text())["resources"]
+    return documents(*(f"{directory}/{name}" for name in listed))
+
+
+def find(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
+@pytest.fixture(scope="session")
+def manifests() -> list[dict[str, Any]]:
+    return kustomized("k8s")
+
+
+@pytest.fixture(scope="session")
+def dapr_resources() -> list[dict[str, Any]]:
+    return kustomized("components")
+
+
+@pytest.fixture(scope="session")
+def dapr_crds() -> dict[str, dict[str, Any]]:
+    """Dapr's CRD schemas by kind, from the charts of the dapr module the runtime is built from."""
+    go = shutil.which("go")
+    if go is None:
+        message = "validating Dapr resources needs Go, to read Dapr's CRDs from its module"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    out = subprocess.run(
+        [go, "mod", "download", "-json", f"github.com/dapr/dapr@v{dapr_version()}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    crds = Path(json.loads(out.stdout)["Dir"]) / "charts" / "dapr" / "crds"
+    schemas = {}
+    for name in ("components.yaml", "configuration.yaml"):
+        crd = yaml.safe_load((crds / name).read_text())
+        version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1")
+        schemas[crd["spec"]["names"]["kind"]] = version["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+class TiltCalls:
+    """What the Tiltfile asked Tilt to do, by builtin name."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[Any], dict[str, Any]]] = []
+        self.files_read: list[str] = []
+
+    def named(self, builtin: str) -> list[tuple[list[Any], dict[str, Any]]]:
+        return [(a, k) for n, a, k in self.calls if n == builtin]
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """k8s_resource and the Dapr install, keyed by resource name."""
+        found = {}
+        for args, kwargs in self.named("k8s_resource"):
+            found[kwargs.get("new_name") or args[0]] = kwargs
+        for args, kwargs in self.named("helm_resource") + self.named("local_resource"):
+            found[args[0]] = kwargs
+        return found
+
+
+RECORDED = (
+    "allow_k8s_contexts",
+    "local_resource",
+    "k8s_yaml",
+    "docker_build",
+    "k8s_resource",
+    "helm_repo",
+    "helm_resource",
+)
+
+
+def evaluate_tiltfile(dapr_installed: bool) -> TiltCalls:
+    """Run the Tiltfile in a Starlark interpreter with Tilt's builtins stubbed."""
+    tilt = TiltCalls()
+
+    def recorder(name: str) -> Any:
+        def record(*args: Any, **kwargs: Any) -> None:
+            tilt.calls.append((name, list(args), kwargs))
+
+        return record
+
+    def read_file(path: str) -> str:
+        tilt.files_read.append(path)
+        return (ROOT / path).read_text()
+
+    module = sl.Module()
+    for name in RECORDED:
+        module.add_callable(name, recorder(name))
+    module.add_callable("read_file", read_file)
+    module.add_callable(
+        "local", lambda cmd, **_: "deployment/dapr-operator" if dapr_installed else ""
+    )
+    module.add_callable("kustomize", lambda path: {"kustomize": path})
+    module.add_callable("fall_back_on", lambda files: {"fall_back_on": files})
+    module.add_callable("sync", lambda src, dest: {"sync": [src, dest]})
+    module.add_callable(
+        "port_forward", lambda local, remote, **kw: {"local": local, "remote": remote, **kw}
+    )
+
+    def load(extension: str) -> sl.FrozenModule:
+        assert extension == "ext://helm_resource", extension
+        ext = sl.Module()
+        for name in ("helm_repo", "helm_resource"):
+            ext.add_callable(name, recorder(name))
+        return ext.freeze()
+
+    ast = sl.parse("Tiltfile", (ROOT / "Tiltfile").read_text(), sl.Dialect.extended())
+    sl.eval(module, ast, sl.Globals.standard(), sl.FileLoader(load))
+    return tilt
