@@ -33,6 +33,9 @@ def create_app(
     client_factory: Callable[[Settings], Any] | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

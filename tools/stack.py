@@ -126,6 +126,7 @@ class Stack:
         workdir: Path,
         *,
         store: str = "redis",
+        replicas: int = 1,
         app_ports: list[int] | None = None,
         api_token: str | None = None,
         app_env: dict[str, str] | None = None,
@@ -139,7 +140,8 @@ class Stack:
         self.bin = ensure_binaries()
         self.placement_port, self.scheduler_port = free_port(), free_port()
         self.redis_port = free_port()
-        self.replicas = [Replica(i, p) for i, p in enumerate(app_ports or [free_port()])]
+        ports = app_ports or [free_port() for _ in range(replicas)]
+        self.replicas = [Replica(i, p) for i, p in enumerate(ports)]
         self.processes: dict[str, Process] = {}
         self._health: dict[str, Callable[[], bool]] = {}
         self._define()

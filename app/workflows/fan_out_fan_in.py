@@ -13,7 +13,14 @@ from typing import Any
 import dapr.ext.workflow as wf
 from pydantic import BaseModel, Field
 
-from app.workflows.support import STEP_RETRY, fail_if_simulated, failure_reason, replay_safe_log
+from app.workflows.support import (
+    STEP_RETRY,
+    fail_if_simulated,
+    failure_reason,
+    idempotency_key,
+    log,
+    replay_safe_log,
+)
 
 NAME = "fan_out_fan_in"
 MAX_WORK_SECONDS = 300.0
@@ -62,6 +69,7 @@ def item_score(task_id: str) -> int:
 
 async def analyze_item(ctx: wf.WorkflowActivityContext, item: ItemInput) -> ItemResult:
     """Analyse one item; async, so hundreds can wait on I/O in one process."""
+    log.info("analyze_item %s (%s)", item.task_id, idempotency_key(ctx))
     if item.work_seconds:
         await asyncio.sleep(item.work_seconds)
     fail_if_simulated(item.task_id, "analysis")

@@ -81,3 +81,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and _stacks:
         for running in _stacks:
             report.sections.append((f"stack logs ({Path(running.workdir)})", running.logs()))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fault tests' table: what was in flight, what completed, what ran twice."""
+    from tests.integration.faults import ROWS, TABLE_HEADER
+
+    if ROWS:
+        terminalreporter.section("durability under faults")
+        terminalreporter.write_line(TABLE_HEADER)
+        for row in ROWS:
+            terminalreporter.write_line(row.row())

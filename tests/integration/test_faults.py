@@ -1,0 +1,291 @@
+"""Durability under faults: kill the app, the sidecar, Redis and the control plane mid-workflow.
+
+Each test runs its own stack (loopback, free ports), is bounded in time and stops everything.
+The `FAULT |` lines they print are the table in the README.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.conftest import running_stack, start, wait_for, wait_until
+from tests.integration.faults import (
+    Recovery,
+    analysed,
+    executions,
+    fan_out,
+    post_accepted,
+    status,
+    wait_all,
+)
+from tests.integration.target import serve_target
+from tools.dapr_runtime import ROOT
+from tools.stack import Stack, free_port
+
+ITEMS, SECONDS, PARALLEL = 60, 2.0, 20  # three waves of two seconds
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[tuple[Stack, httpx.Client]]:
+    with (
+        running_stack(tmp_path) as stack,
+        httpx.Client(base_url=stack.replicas[0].url, timeout=30) as api,
+    ):
+        yield stack, api
+
+
+def test_app_killed_mid_fan_out_resumes_without_redoing_completed_work(
+    fresh: tuple[Stack, httpx.Client],
+) -> None:
+    stack, api = fresh
+    iid = fan_out(api, "crash", ITEMS, SECONDS, PARALLEL)
+    wait_until(lambda: sum(analysed(stack).values()) >= PARALLEL + 5, what="second wave started")
+    time.sleep(0.5)
+    row = Recovery("app kill -9 mid fan-out", in_flight=1)
+    stack.kill("app-0")
+    before = analysed(stack)
+    stack.start("app-0")
+    result = wait_all(api, [iid])
+    counts = analysed(stack)
+    twice = sorted(item for item, n in counts.items() if n > 1)
+    row.finish(result, ran_twice=len(twice))
+    assert result[iid]["output"]["succeeded"] == ITEMS
+    assert set(counts) == {f"crash-{i}" for i in range(ITEMS)}
+    # Only what was in flight at the kill may run again: at most one window of max_parallel.
+    assert len(twice) <= PARALLEL, twice
+    assert all(item in before for item in twice)
+
+
+def test_sidecar_killed_mid_workflow_worker_reconnects_without_app_restart(
+    fresh: tuple[Stack, httpx.Client],
+) -> None:
+    stack, api = fresh
+    ids = [fan_out(api, f"sc{n}", 20, SECONDS, 10) for n in range(3)]
+    wait_until(lambda: sum(analysed(stack).values()) >= 10, what="work under way")
+    app_pid = stack.processes["app-0"].popen.pid  # type: ignore[union-attr]
+    row = Recovery("daprd kill -9 mid fan-out", in_flight=len(ids))
+    stack.kill("daprd-0")
+    stack.start("daprd-0")
+    results = wait_all(api, ids)
+    row.finish(results, ran_twice=sum(n > 1 for n in analysed(stack).values()))
+    assert row.completed == len(ids)
+    assert stack.processes["app-0"].popen.pid == app_pid  # type: ignore[union-attr]
+    wait_until(lambda: api.get("/readyz").status_code == 200, what="ready again")
+
+
+def test_redis_restarted_mid_workflow_loses_nothing(fresh: tuple[Stack, httpx.Client]) -> None:
+    stack, api = fresh
+    ids = [fan_out(api, f"rd{n}", 20, SECONDS, 10) for n in range(3)]
+    approval = start(
+        api,
+        "purchase_approval",
+        {"order_id": "rd-order", "product": "p", "quantity": 1, "cost": 5000},
+    )
+    wait_until(lambda: sum(analysed(stack).values()) >= 10, what="work under way")
+    row = Recovery("Redis restart (AOF) mid workflow", in_flight=len(ids) + 1)
+    stack.restart("redis")
+    post_accepted(
+        api,
+        f"/workflows/{approval}/events/approval_received",
+        {"approved": True, "approver": "after redis"},
+    )
+    results = wait_all(api, [*ids, approval])
+    row.finish(results, ran_twice=sum(n > 1 for n in analysed(stack).values()))
+    assert row.completed == len(ids) + 1
+    assert results[approval]["output"]["approved_by"] == "after redis"
+
+
+def test_control_plane_restart_timers_fire_once(fresh: tuple[Stack, httpx.Client]) -> None:
+    stack, api = fresh
+    approval = start(
+        api,
+        "purchase_approval",
+        {
+            "order_id": "cp-order",
+            "product": "p",
+            "quantity": 1,
+            "cost": 5000,
+            "approval_timeout_seconds": 6,
+        },
+    )
+    with serve_target() as target:
+        monitor = start(
+            api,
+            "monitor",
+            {"job_id": "cp", "url": target.url, "max_checks": 3, "healthy_interval_seconds": 2},
+        )
+        wait_for(api, approval, {"RUNNING"})
+        row = Recovery("scheduler + placement restart, timers pending", in_flight=2)
+        stack.restart("scheduler")
+        stack.restart("placement")
+        results = wait_all(api, [approval, monitor], timeout=90)
+        row.finish(results)
+        assert target.hits == 3
+    assert results[approval]["output"]["status"] == "cancelled"
+    assert results[monitor]["output"]["check_count"] == 3
+    history = api.get(f"/workflows/{approval}/history").json()["events"]
+    assert [e["kind"] for e in history].count("timerFired") == 1
+    assert [e["name"] for e in history if e["kind"] == "taskScheduled"].count(
+        "release_reservation"
+    ) == 1
+
+
+def test_two_replicas_share_work_and_survive_losing_one(tmp_path: Path) -> None:
+    with running_stack(tmp_path, replicas=2) as stack:
+        urls = [r.url for r in stack.replicas]
+        apis = [httpx.Client(base_url=u, timeout=30) for u in urls]
+        try:
+            ids = [fan_out(apis[n % 2], f"rep{n}", 10, 3.0, 10) for n in range(10)]
+            wait_until(
+                lambda: all(_ran_on(stack, f"app-{i}") for i in (0, 1)),
+                what="both replicas running activities",
+            )
+            row = Recovery("one of two replicas killed (app + daprd)", in_flight=len(ids))
+            stack.kill("app-1")
+            stack.kill("daprd-1")
+            results = wait_all(apis[0], ids, timeout=120)
+            row.finish(results)
+            assert row.completed == len(ids)
+            assert all(r["output"]["succeeded"] == 10 for r in results.values())
+        finally:
+            for api in apis:
+                api.close()
+
+
+def _ran_on(stack: Stack, app: str) -> bool:
+    log = stack.processes[app].log_path
+    return log.exists() and "analyze_item" in log.read_text(errors="replace")
+
+
+def test_duplicate_approval_places_the_order_once(fresh: tuple[Stack, httpx.Client]) -> None:
+    stack, api = fresh
+    iid = start(
+        api,
+        "purchase_approval",
+        {"order_id": "dup-order", "product": "p", "quantity": 1, "cost": 5000},
+    )
+    decision = {"approved": True, "approver": "twice"}
+    first = api.post(f"/workflows/{iid}/events/approval_received", json=decision)
+    second = api.post(f"/workflows/{iid}/events/approval_received", json=decision)
+    assert first.status_code == 202 and second.status_code in (202, 409)
+    assert wait_for(api, iid)["output"]["status"] == "approved"
+    time.sleep(1)
+    assert executions(stack, r"order (dup-order) placed")["dup-order"] == 1
+    late = api.post(f"/workflows/{iid}/events/approval_received", json=decision)
+    assert late.status_code == 409
+
+
+def test_hostile_input_on_the_real_stack(fresh: tuple[Stack, httpx.Client]) -> None:
+    _, api = fresh
+    huge = api.post(
+        "/start-workflow",
+        content=b"[" + b"1," * 600_000 + b"1]",
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+    too_many = api.post(
+        "/workflows/fan_out_fan_in", json={"task_ids": [str(i) for i in range(5001)]}
+    )
+    assert too_many.status_code == 422
+    assert (
+        api.post(
+            "/start-workflow", content=b'{"workflow":', headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
+    for odd in ("..%2F..%2Fetc", "x" * 300, "%E2%98%83", "a%20b"):
+        assert api.get(f"/status/{odd}").status_code in (404, 422), odd
+    assert status(api, "never-started") == {}
+    assert api.get("/workflows", params={"page_size": 10}).status_code == 200
+
+
+def test_api_token_and_api_keys_end_to_end(tmp_path: Path) -> None:
+    keys = {"APP_API_KEYS": "alice:alice-key,bob:bob-key"}
+    with (
+        running_stack(tmp_path, api_token="sidecar-secret", app_env=keys) as stack,
+        httpx.Client(base_url=stack.replicas[0].url, timeout=30) as api,
+    ):
+        order = {"order_id": "auth-order", "product": "p", "quantity": 1, "cost": 5000}
+        assert api.post("/workflows/purchase_approval", json=order).status_code == 401
+        assert api.get("/workflows").json()["instances"] == []  # nothing started
+        started = api.post(
+            "/workflows/purchase_approval", json=order, headers={"X-API-Key": "alice-key"}
+        )
+        assert started.status_code == 202
+        iid = started.json()["instance_id"]
+        event = f"/workflows/{iid}/events/approval_received"
+        decision = {"approved": True, "approver": "Bob B."}
+        assert api.post(event, json=decision).status_code == 401
+        assert api.post(event, json=decision, headers={"X-API-Key": "bob-key"}).status_code == 202
+        out = wait_for(api, iid)["output"]
+        assert (out["approved_by"], out["authorized_by"]) == ("Bob B.", "bob")
+        for open_path in ("/healthz", "/readyz", "/docs", f"/status/{iid}"):
+            assert api.get(open_path).status_code == 200
+        # The sidecar refuses callers without its token.
+        http_port = stack.replicas[0].http_port
+        refused = httpx.get(f"http://127.0.0.1:{http_port}/v1.0/metadata")
+        assert refused.status_code == 401
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_make_run_stopped_and_started_again_loses_nothing(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "tools.run", "--workdir", str(tmp_path), "--port", str(port)]
+    log = tmp_path / "run.log"
+
+    def launch() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            launcher = subprocess.Popen(
+                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_until(
+            lambda: _ready(port) or launcher.poll() is not None, timeout=90, what="make run ready"
+        )
+        assert launcher.poll() is None, log.read_text()
+        return launcher
+
+    launcher = launch()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as api:
+            approval = start(
+                api,
+                "purchase_approval",
+                {"order_id": "whole", "product": "p", "quantity": 1, "cost": 5000},
+            )
+            batch = fan_out(api, "whole", 30, 3.0, 10)
+            wait_until(lambda: status(api, approval).get("runtime_status") == "RUNNING")
+            row = Recovery(f"whole stack ({stop_signal.name}) restarted, SQLite store", in_flight=2)
+            os.killpg(launcher.pid, stop_signal)
+            launcher.wait(30)
+            launcher = launch()
+            assert status(api, approval)["runtime_status"] == "RUNNING"
+            post_accepted(
+                api,
+                f"/workflows/{approval}/events/approval_received",
+                {"approved": True, "approver": "after restart"},
+            )
+            results = wait_all(api, [approval, batch], timeout=120)
+            row.finish(results)
+            assert results[batch]["output"]["succeeded"] == 30
+            assert results[approval]["output"]["approved_by"] == "after restart"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(launcher.pid, signal.SIGINT)
+        launcher.wait(30)
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
