@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # Workflow worker: async activities make a high cap cheap.
     max_concurrent_activities: int = Field(1000, ge=1)
     max_concurrent_workflows: int = Field(500, ge=1)
+    worker_threads: int | None = Field(None, ge=1, description="Sync activities' pool; SDK default")
+    benchmark_workflows: bool = Field(False, description="Register bench_chain (make bench)")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     # Access control: "owner:key,owner:key". Empty means the mutating endpoints are open.
     api_keys: SecretStr = SecretStr("")

@@ -12,7 +12,14 @@ import dapr.ext.workflow as wf
 from pydantic import BaseModel
 
 from app.config import Settings
-from app.workflows import fan_out_fan_in, hybrid, monitor, purchase_approval, task_chaining
+from app.workflows import (
+    benchmark,
+    fan_out_fan_in,
+    hybrid,
+    monitor,
+    purchase_approval,
+    task_chaining,
+)
 from app.workflows.tasks import TaskItem
 
 Prepare = Callable[[Any, Settings], Any]
@@ -134,9 +141,11 @@ def build_runtime(settings: Settings) -> wf.WorkflowRuntime:
     runtime = wf.WorkflowRuntime(
         maximum_concurrent_activity_work_items=settings.max_concurrent_activities,
         maximum_concurrent_orchestration_work_items=settings.max_concurrent_workflows,
+        maximum_thread_pool_workers=settings.worker_threads,
         worker_ready_timeout=settings.worker_ready_timeout_seconds,
     )
-    for module in MODULES:
+    modules = MODULES + ((benchmark,) if settings.benchmark_workflows else ())
+    for module in modules:
         for workflow in module.WORKFLOWS:
             runtime.register_workflow(workflow, name=workflow.__name__)
         for activity in module.ACTIVITIES:

@@ -148,6 +148,23 @@ class WorkflowClient:
                 return None
             raise
 
+    async def wait(self, instance_id: str, timeout: float) -> InstanceState | None:
+        """Block until the instance finishes (server side), or None when the timeout passes."""
+        request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=False)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                response = await self._stub.WaitForInstanceCompletion(
+                    request, timeout=left, metadata=self._metadata
+                )
+                return _state(response)
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    return None
+                # The instance's actor moved or restarted under the wait: wait again.
+                await asyncio.sleep(0.1)
+        return None
+
     async def raise_event(self, instance_id: str, name: str, payload: Any) -> None:
         request = pb.RaiseEventRequest(instanceId=instance_id, name=name, input=_payload(payload))
         await self._call("RaiseEvent", request)

@@ -17,6 +17,7 @@ ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_
 def setup_tracing(app: FastAPI) -> bool:
     """Export spans over OTLP when an endpoint is configured; True if tracing is on."""
     if not any(os.environ.get(v) for v in ENDPOINT_VARIABLES):
+        _undo_sdk_instrumentation()
         return False
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -35,3 +36,15 @@ def setup_tracing(app: FastAPI) -> bool:
     GrpcAioInstrumentorClient().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     log.info("tracing to %s", next(os.environ[v] for v in ENDPOINT_VARIABLES if os.environ.get(v)))
     return True
+
+
+def _undo_sdk_instrumentation() -> None:
+    """The workflow SDK instruments every gRPC channel on import when the gRPC instrumentation is
+    installed; with no exporter that is pure overhead on each call of the workflow worker."""
+    try:
+        from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient
+    except ImportError:
+        return
+    instrumentor = GrpcInstrumentorClient()  # type: ignore[no-untyped-call]
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()

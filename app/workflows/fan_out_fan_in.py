@@ -7,7 +7,7 @@ task_ids ----+--> [analyze_item id2] --+--> aggregate (failures reported, never 
 
 import asyncio
 import hashlib
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import dapr.ext.workflow as wf
@@ -26,6 +26,8 @@ NAME = "fan_out_fan_in"
 MAX_WORK_SECONDS = 300.0
 MAX_ITEMS = 5000
 MAX_PARALLEL = 1000
+# Items one instance analyses itself; a larger batch is split into child instances of this size.
+CHUNK = 100
 
 
 class FanOutInput(BaseModel):
@@ -95,21 +97,54 @@ def fan_out_fan_in(
 ) -> Generator[Any, Any, FanOutResult]:
     """Analyse every id in parallel, bounded by max_parallel; report failures per item."""
     limit = batch.max_parallel or len(batch.task_ids)
-    scheduled: list[tuple[str, Any]] = []
-    in_flight: list[Any] = []
-    for task_id in batch.task_ids:
-        if len(in_flight) >= limit:
-            in_flight.remove((yield wf.when_any(in_flight)))
-        item = ItemInput(task_id=task_id, work_seconds=batch.work_seconds)
-        call = ctx.call_activity(analyze_item, input=item, retry_policy=STEP_RETRY)
-        scheduled.append((task_id, call))
-        in_flight.append(call)
-    while in_flight:
-        # when_any, not when_all: one failed item must not fail the batch.
-        in_flight.remove((yield wf.when_any(in_flight)))
-    result = aggregate([_item_result(task_id, call) for task_id, call in scheduled])
+    if len(batch.task_ids) <= CHUNK:
+        items = [ItemInput(task_id=i, work_seconds=batch.work_seconds) for i in batch.task_ids]
+        calls = yield from _bounded([_activity(ctx, item) for item in items], limit)
+        results = [_item_result(i, call) for i, call in zip(batch.task_ids, calls, strict=True)]
+    else:
+        # A workflow replays its whole history at every step, so one history of thousands of
+        # activities costs quadratic time: split the batch into child instances of CHUNK items.
+        chunks = [batch.task_ids[i : i + CHUNK] for i in range(0, len(batch.task_ids), CHUNK)]
+        parts = [
+            FanOutInput(task_ids=c, work_seconds=batch.work_seconds, max_parallel=min(limit, CHUNK))
+            for c in chunks
+        ]
+        children = yield from _bounded(
+            [_child(ctx, n, part) for n, part in enumerate(parts)], max(1, limit // CHUNK)
+        )
+        results = [
+            r for part, child in zip(parts, children, strict=True) for r in _part(part, child)
+        ]
+    result = aggregate(results)
     replay_safe_log(ctx, "fan-out done: %d ok, %d failed", result.succeeded, result.failed)
     return result
+
+
+def _activity(ctx: wf.DaprWorkflowContext, item: ItemInput) -> Callable[[], Any]:
+    return lambda: ctx.call_activity(analyze_item, input=item, retry_policy=STEP_RETRY)
+
+
+def _child(ctx: wf.DaprWorkflowContext, n: int, part: FanOutInput) -> Callable[[], Any]:
+    return lambda: ctx.call_child_workflow(
+        NAME, input=part, instance_id=f"{ctx.instance_id}:part-{n}"
+    )
+
+
+def _bounded(starts: list[Callable[[], Any]], limit: int) -> Generator[Any, Any, list[Any]]:
+    """Start the tasks with at most `limit` unfinished; return them all, finished, in order.
+
+    when_any rather than when_all: a failed task must not fail the batch.
+    """
+    tasks: list[Any] = []
+    in_flight: list[Any] = []
+    for start in starts:
+        if len(in_flight) >= limit:
+            in_flight.remove((yield wf.when_any(in_flight)))
+        tasks.append(start())
+        in_flight.append(tasks[-1])
+    while in_flight:
+        in_flight.remove((yield wf.when_any(in_flight)))
+    return tasks
 
 
 def _item_result(task_id: str, call: Any) -> ItemResult:
@@ -118,6 +153,14 @@ def _item_result(task_id: str, call: Any) -> ItemResult:
             task_id=task_id, succeeded=False, error=failure_reason(call.get_exception())
         )
     return ItemResult.model_validate(call.get_result())
+
+
+def _part(part: FanOutInput, child: Any) -> list[ItemResult]:
+    """A child's item results; if the child itself failed, each of its items is reported failed."""
+    if child.is_failed:
+        error = failure_reason(child.get_exception())
+        return [ItemResult(task_id=i, succeeded=False, error=error) for i in part.task_ids]
+    return FanOutResult.model_validate(child.get_result()).individual_results
 
 
 WORKFLOWS = [fan_out_fan_in]

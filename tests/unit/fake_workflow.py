@@ -78,6 +78,21 @@ class FakeContext:
             return FakeTask("activity", name, error=task_failed(str(error)))
         return FakeTask("activity", name, result=_json(result))
 
+    def call_child_workflow(self, workflow: str, *, input: Any = None,
+                            instance_id: str | None = None) -> FakeTask:
+        """Run the child to its end at once, as the registered workflow of that name."""
+        from app.runtime import CATALOG
+
+        self.calls.append((f"child:{workflow}", instance_id))
+        spec = CATALOG[workflow]
+        child = FakeContext(instance_id=instance_id or "child")
+        try:
+            result = run(spec.function, child, spec.input_model.model_validate(_json(input)))
+        except Exception as error:
+            return FakeTask("activity", workflow, error=task_failed(str(error)))
+        self.calls.extend(child.calls)
+        return FakeTask("activity", workflow, result=_json(result))
+
     def create_timer(self, fire_at: Any) -> FakeTask:
         self.timers.append(fire_at)
         return FakeTask("timer", "timer")

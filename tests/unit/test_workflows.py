@@ -57,6 +57,16 @@ def test_fan_out_reports_failures_without_failing_the_batch() -> None:
     assert result.average_score == round(result.total_score / 2, 2)
 
 
+def test_large_fan_out_is_split_into_child_instances_in_order() -> None:
+    ids = [f"id-{i}" for i in range(250)] + ["fail-last"]
+    ctx = FakeContext(instance_id="big")
+    result = run(fan.fan_out_fan_in, ctx, fan.FanOutInput(task_ids=ids, max_parallel=100))
+    children = [call for name, call in ctx.calls if name.startswith("child:")]
+    assert children == ["big:part-0", "big:part-1", "big:part-2"]
+    assert [r.task_id for r in result.individual_results] == ids
+    assert (result.processed_count, result.failed, result.failure_ids) == (251, 1, ["fail-last"])
+
+
 def test_item_scores_are_deterministic_and_bounded() -> None:
     assert fan.item_score("task-1") == fan.item_score("task-1")
     assert all(0 <= fan.item_score(f"id-{i}") <= 100 for i in range(200))
