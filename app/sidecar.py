@@ -97,6 +97,10 @@ def _state(response: Any) -> InstanceState | None:
     )
 
 
+def _text(value: str | None) -> wrappers_pb2.StringValue | None:
+    return None if value is None else wrappers_pb2.StringValue(value=value)
+
+
 def _payload(value: Any) -> wrappers_pb2.StringValue | None:
     return None if value is None else wrappers_pb2.StringValue(value=json.dumps(value))
 
@@ -176,15 +180,13 @@ class WorkflowClient:
         await self._call("TerminateInstance", request)
 
     async def pause(self, instance_id: str, reason: str | None) -> None:
-        reason_value = None if reason is None else wrappers_pb2.StringValue(value=reason)
         await self._call(
-            "SuspendInstance", pb.SuspendRequest(instanceId=instance_id, reason=reason_value)
+            "SuspendInstance", pb.SuspendRequest(instanceId=instance_id, reason=_text(reason))
         )
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
-        reason_value = None if reason is None else wrappers_pb2.StringValue(value=reason)
         await self._call(
-            "ResumeInstance", pb.ResumeRequest(instanceId=instance_id, reason=reason_value)
+            "ResumeInstance", pb.ResumeRequest(instanceId=instance_id, reason=_text(reason))
         )
 
     async def purge(self, instance_id: str) -> int:

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -139,84 +139,68 @@ async def _drive(
     return time.perf_counter() - started, latencies, failures
 
 
-async def via_client(
-    stack: Stack,
-    name: str,
-    workflow: str,
-    payload: Callable[[int], Any],
-    count: int,
-    concurrency: int,
-    activities_each: int,
-) -> Result:
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    workflow: str
+    payload: Callable[[int], Any]
+    count: int
+    concurrency: int
+    activities_each: int
+
+
+async def _measure(stack: Stack, s: Scenario, one: Callable[[int], Awaitable[bool]]) -> Result:
+    with Meter(stack) as meter:
+        seconds, latencies, failures = await _drive(s.count, s.concurrency, one)
+    return Result(
+        s.name,
+        s.count,
+        s.concurrency,
+        seconds,
+        failures,
+        latencies,
+        activities=s.count * s.activities_each,
+        cpu_seconds=meter.cpu_seconds,
+        rss_mb=meter.peak,
+        cpu_by_process=meter.cpu_by_process,
+    )
+
+
+async def via_client(stack: Stack, s: Scenario) -> Result:
     """Start and await workflows through the sidecar's gRPC API."""
     client = WorkflowClient(f"127.0.0.1:{stack.replicas[0].grpc_port}", timeout=60)
     prefix = uuid.uuid4().hex[:8]
 
     async def one(i: int) -> bool:
-        iid = await client.start(workflow, payload(i), f"{prefix}-{i}")
+        iid = await client.start(s.workflow, s.payload(i), f"{prefix}-{i}")
         state = await client.wait(iid, timeout=600)
         return state is not None and state.runtime_status == "COMPLETED"
 
     try:
-        with Meter(stack) as meter:
-            seconds, latencies, failures = await _drive(count, concurrency, one)
+        return await _measure(stack, s, one)
     finally:
         await client.close()
-    return Result(
-        name,
-        count,
-        concurrency,
-        seconds,
-        failures,
-        latencies,
-        activities=count * activities_each,
-        cpu_seconds=meter.cpu_seconds,
-        rss_mb=meter.peak,
-        cpu_by_process=meter.cpu_by_process,
-    )
 
 
-async def via_http(
-    stack: Stack,
-    name: str,
-    workflow: str,
-    payload: Callable[[int], Any],
-    count: int,
-    concurrency: int,
-    activities_each: int,
-) -> Result:
-    """As a user would: POST /start-workflow, then poll the status URL."""
-    limits = httpx.Limits(max_connections=concurrency)
+async def via_http(stack: Stack, s: Scenario) -> Result:
+    """As a user would: POST /start-workflow, then poll the status URL every 20 ms."""
+    limits = httpx.Limits(max_connections=s.concurrency)
     async with httpx.AsyncClient(base_url=stack.replicas[0].url, timeout=60, limits=limits) as api:
 
         async def one(i: int) -> bool:
-            started = await api.post(
-                "/start-workflow", json={"workflow": workflow, "input": payload(i)}
-            )
+            body = {"workflow": s.workflow, "input": s.payload(i)}
+            started = await api.post("/start-workflow", json=body)
             if started.status_code != 202:
                 return False
-            url = started.headers["Location"]
             while True:
                 await asyncio.sleep(0.02)
-                body = (await api.get(url)).json()
-                if body.get("runtime_status") in ("COMPLETED", "FAILED", "TERMINATED"):
-                    return bool(body["runtime_status"] == "COMPLETED")
+                state = (await api.get(started.headers["Location"])).json()
+                if state.get("runtime_status") in ("COMPLETED", "FAILED", "TERMINATED"):
+                    return bool(state["runtime_status"] == "COMPLETED")
 
-        with Meter(stack) as meter:
-            seconds, latencies, failures = await _drive(count, concurrency, one)
-    return Result(
-        name,
-        count,
-        concurrency,
-        seconds,
-        failures,
-        latencies,
-        activities=count * activities_each,
-        cpu_seconds=meter.cpu_seconds,
-        rss_mb=meter.peak,
-        cpu_by_process=meter.cpu_by_process,
-        note="polls every 20 ms",
-    )
+        result = await _measure(stack, s, one)
+    result.note = "polls every 20 ms"
+    return result
 
 
 def chain(steps: int, work: float = 0.0) -> Callable[[int], Any]:
@@ -254,33 +238,41 @@ async def scenarios(stack: Stack, quick: bool) -> list[Result]:
             result.cpu_by_process,
         )
 
-    await add(via_client(stack, "warm-up", "bench_chain", chain(5), n(60), 30, 5))
+    chains = Scenario("warm-up", "bench_chain", chain(5), n(60), 30, 5)
+    await add(via_client(stack, chains))
     results.clear()
     for run in (1, 2, 3):  # the first is the chain figure; all three are the soak
         await add(
-            via_client(stack, f"chain 5 steps, run {run}", "bench_chain", chain(5), n(300), 30, 5)
+            via_client(stack, replace(chains, name=f"chain 5 steps, run {run}", count=n(300)))
         )
-    await add(via_client(stack, "saturation", "bench_chain", chain(5), n(1400), 350, 5))
-    await add(via_client(stack, "fan-out width 5", "fan_out_fan_in", fan(5), n(200), 50, 5))
-    await add(via_client(stack, "fan-out width 100", "fan_out_fan_in", fan(100), n(20), 5, 100))
-    await add(via_client(stack, "fan-out width 1000", "fan_out_fan_in", fan(1000), 2, 1, 1000))
-    await add(via_client(stack, "fan-out 50 x 2 s", "fan_out_fan_in", fan(50, 2.0), 1, 1, 50))
-    if not quick:
+    await add(via_client(stack, replace(chains, name="saturation", count=n(1400), concurrency=350)))
+    for width, count, concurrency in ((5, n(200), 50), (100, n(20), 5), (1000, 2, 1)):
         await add(
             via_client(
-                stack, "chain 50 x 2 s (sequential)", "bench_chain", chain(50, 2.0), 1, 1, 50
+                stack,
+                Scenario(
+                    f"fan-out width {width}",
+                    "fan_out_fan_in",
+                    fan(width),
+                    count,
+                    concurrency,
+                    width,
+                ),
             )
         )
     await add(
-        via_client(
-            stack, "task_chaining via client", "task_chaining", lambda _: TASK, n(300), 30, 3
-        )
+        via_client(stack, Scenario("fan-out 50 x 2 s", "fan_out_fan_in", fan(50, 2.0), 1, 1, 50))
     )
-    await add(
-        via_http(
-            stack, "task_chaining via HTTP API", "task_chaining", lambda _: TASK, n(300), 30, 3
+    if not quick:
+        await add(
+            via_client(
+                stack,
+                Scenario("chain 50 x 2 s (sequential)", "bench_chain", chain(50, 2.0), 1, 1, 50),
+            )
         )
-    )
+    tasks = Scenario("task_chaining via client", "task_chaining", lambda _: TASK, n(300), 30, 3)
+    await add(via_client(stack, tasks))
+    await add(via_http(stack, replace(tasks, name="task_chaining via HTTP API")))
     return results
 
 

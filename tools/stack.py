@@ -26,6 +26,7 @@ import yaml
 from tools.dapr_runtime import ROOT, ensure_binaries
 
 APP_ID = "workflow-service"
+LOOPBACK = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -35,7 +36,7 @@ class StackError(RuntimeError):
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((LOOPBACK, 0))
         return int(s.getsockname()[1])
 
 
@@ -115,7 +116,7 @@ class Replica:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.app_port}"
+        return f"http://{LOOPBACK}:{self.app_port}"
 
 
 class Stack:
@@ -157,126 +158,86 @@ class Stack:
 
     def _define(self) -> None:
         data = self.workdir / "data"
-        hz = {n: free_port() for n in ("placement", "scheduler")}
-        self._add(
+        self._control_plane(
             "placement",
-            [
-                str(self.bin / "placement"),
-                "--port",
-                str(self.placement_port),
-                "--listen-address",
-                "127.0.0.1",
-                "--healthz-port",
-                str(hz["placement"]),
-                "--healthz-listen-address",
-                "127.0.0.1",
-                "--metrics-port",
-                str(free_port()),
-                "--metrics-listen-address",
-                "127.0.0.1",
-                "--initial-cluster",
-                f"dapr-placement-0=127.0.0.1:{free_port()}",
-            ],
-            _http_ok(f"http://127.0.0.1:{hz['placement']}/healthz"),
+            self.placement_port,
+            {
+                "--initial-cluster": f"dapr-placement-0={LOOPBACK}:{free_port()}",
+            },
         )
-        self._add(
+        self._control_plane(
             "scheduler",
-            [
-                str(self.bin / "scheduler"),
-                "--port",
-                str(self.scheduler_port),
-                "--listen-address",
-                "127.0.0.1",
-                "--healthz-port",
-                str(hz["scheduler"]),
-                "--healthz-listen-address",
-                "127.0.0.1",
-                "--metrics-port",
-                str(free_port()),
-                "--metrics-listen-address",
-                "127.0.0.1",
-                "--etcd-data-dir",
-                str(data / "scheduler"),
-                "--etcd-client-port",
-                str(free_port()),
-                "--etcd-client-listen-address",
-                "127.0.0.1",
-                "--etcd-initial-cluster",
-                f"dapr-scheduler-server-0=http://127.0.0.1:{free_port()}",
-            ],
-            _http_ok(f"http://127.0.0.1:{hz['scheduler']}/healthz"),
+            self.scheduler_port,
+            {
+                "--etcd-data-dir": data / "scheduler",
+                "--etcd-client-port": free_port(),
+                "--etcd-client-listen-address": LOOPBACK,
+                "--etcd-initial-cluster": f"dapr-scheduler-server-0=http://{LOOPBACK}:{free_port()}",
+            },
         )
         if self.store == "redis":
-            self._add(
-                "redis",
-                [
-                    "redis-server",
-                    "--port",
-                    str(self.redis_port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    str(data / "redis"),
-                    "--appendonly",
-                    "yes",
-                    "--save",
-                    "",
-                ],
-                _redis_ping(self.redis_port),
-            )
+            redis = {
+                "--port": self.redis_port,
+                "--bind": LOOPBACK,
+                "--dir": data / "redis",
+                "--appendonly": "yes",
+                "--save": "",
+            }
+            self._add("redis", ["redis-server", *_flags(redis)], _redis_ping(self.redis_port))
         for replica in self.replicas:
             self._define_replica(replica)
 
+    def _control_plane(self, name: str, port: int, extra: dict[str, object]) -> None:
+        """placement or scheduler: loopback only, its own healthz and metrics ports."""
+        healthz = free_port()
+        flags = {
+            "--port": port,
+            "--listen-address": LOOPBACK,
+            "--healthz-port": healthz,
+            "--healthz-listen-address": LOOPBACK,
+            "--metrics-port": free_port(),
+            "--metrics-listen-address": LOOPBACK,
+            **extra,
+        }
+        self._add(
+            name,
+            [str(self.bin / name), *_flags(flags)],
+            _http_ok(f"http://{LOOPBACK}:{healthz}/healthz"),
+        )
+
     def _define_replica(self, r: Replica) -> None:
         token = {"DAPR_API_TOKEN": self.api_token} if self.api_token else {}
+        daprd = {
+            "--app-id": APP_ID,
+            "--app-port": r.app_port,
+            "--app-channel-address": LOOPBACK,
+            "--dapr-listen-addresses": LOOPBACK,
+            "--dapr-http-port": r.http_port,
+            "--dapr-grpc-port": r.grpc_port,
+            "--dapr-internal-grpc-port": r.internal_grpc_port,
+            "--metrics-port": r.metrics_port,
+            "--resources-path": self.workdir / "resources",
+            "--config": self.workdir / "config.yaml",
+            "--placement-host-address": f"{LOOPBACK}:{self.placement_port}",
+            "--scheduler-host-address": f"{LOOPBACK}:{self.scheduler_port}",
+            "--log-level": "info",
+        }
         self._add(
             f"daprd-{r.index}",
-            [
-                str(self.bin / "daprd"),
-                "--app-id",
-                APP_ID,
-                "--app-port",
-                str(r.app_port),
-                "--app-channel-address",
-                "127.0.0.1",
-                "--dapr-listen-addresses",
-                "127.0.0.1",
-                "--dapr-http-port",
-                str(r.http_port),
-                "--dapr-grpc-port",
-                str(r.grpc_port),
-                "--dapr-internal-grpc-port",
-                str(r.internal_grpc_port),
-                "--metrics-port",
-                str(r.metrics_port),
-                "--resources-path",
-                str(self.workdir / "resources"),
-                "--config",
-                str(self.workdir / "config.yaml"),
-                "--placement-host-address",
-                f"127.0.0.1:{self.placement_port}",
-                "--scheduler-host-address",
-                f"127.0.0.1:{self.scheduler_port}",
-                "--log-level",
-                "info",
-            ],
-            _http_ok(f"http://127.0.0.1:{r.http_port}/v1.0/healthz/outbound"),
+            [str(self.bin / "daprd"), *_flags(daprd)],
+            _http_ok(f"http://{LOOPBACK}:{r.http_port}/v1.0/healthz/outbound"),
             env=token,
         )
+        uvicorn = {"--host": LOOPBACK, "--port": r.app_port, "--workers": 1}
         self._add(
             f"app-{r.index}",
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "--factory",
                 "app.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(r.app_port),
-                "--workers",
-                "1",
+                "--factory",
+                *_flags(uvicorn),
                 "--no-access-log",
             ],
             _http_ok(f"{r.url}/readyz"),
@@ -297,7 +258,7 @@ class Stack:
         (self.workdir / "data" / "redis").mkdir(parents=True, exist_ok=True)
         if self.store == "redis":
             store = _load("statestore.yaml")
-            _set_meta(store, "redisHost", f"127.0.0.1:{self.redis_port}")
+            _set_meta(store, "redisHost", f"{LOOPBACK}:{self.redis_port}")
         else:
             store = _load("local/statestore-sqlite.yaml")
             _set_meta(store, "connectionString", str(self.workdir / "data" / "state.db"))
@@ -368,6 +329,11 @@ class Stack:
         self.stop()
 
 
+def _flags(flags: dict[str, object]) -> list[str]:
+    """{"--port": 1} -> ["--port", "1"]."""
+    return [str(part) for flag, value in flags.items() for part in (flag, value)]
+
+
 def _load(relative: str) -> Any:
     return yaml.safe_load((ROOT / "components" / relative).read_text())
 
@@ -393,7 +359,7 @@ def _http_ok(url: str) -> Callable[[], bool]:
 def _redis_ping(port: int) -> Callable[[], bool]:
     def check() -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
+            with socket.create_connection((LOOPBACK, port), timeout=1.0) as s:
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         except OSError:

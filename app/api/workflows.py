@@ -185,49 +185,36 @@ def _approval(payload: Any, who: str | None) -> dict[str, Any]:
     return decision.model_dump(mode="json")
 
 
-@router.post(
-    "/workflows/{instance_id}/terminate",
-    status_code=202,
-    response_model=Accepted,
-    responses=error_responses(401, 404, 409),
+def _lifecycle(action: str, summary: str, message: str) -> None:
+    """POST /workflows/{id}/terminate, /pause and /resume: one shape, optional reason."""
+
+    async def endpoint(
+        instance_id: InstanceIdPath, client: ClientDep, _: CallerDep, body: ReasonBody | None = None
+    ) -> Accepted:
+        await _running(client, instance_id, action)
+        await getattr(client, action)(instance_id, body.reason if body else None)
+        return _accepted(instance_id, message)
+
+    router.add_api_route(
+        f"/workflows/{{instance_id}}/{action}",
+        endpoint,
+        methods=["POST"],
+        status_code=202,
+        response_model=Accepted,
+        responses=error_responses(401, 404, 409),
+        summary=action.capitalize(),
+        description=summary,
+        name=action,
+    )
+
+
+_lifecycle(
+    "terminate",
+    "Terminate a running instance; its in-flight activities are not cancelled.",
+    "Termination requested",
 )
-async def terminate(
-    instance_id: InstanceIdPath, client: ClientDep, _: CallerDep, body: ReasonBody | None = None
-) -> Accepted:
-    """Terminate a running instance; its in-flight activities are not cancelled."""
-    await _running(client, instance_id, "terminate")
-    await client.terminate(instance_id, body.reason if body else None)
-    return _accepted(instance_id, "Termination requested")
-
-
-@router.post(
-    "/workflows/{instance_id}/pause",
-    status_code=202,
-    response_model=Accepted,
-    responses=error_responses(401, 404, 409),
-)
-async def pause(
-    instance_id: InstanceIdPath, client: ClientDep, _: CallerDep, body: ReasonBody | None = None
-) -> Accepted:
-    """Suspend a running instance until it is resumed."""
-    await _running(client, instance_id, "pause")
-    await client.pause(instance_id, body.reason if body else None)
-    return _accepted(instance_id, "Pause requested")
-
-
-@router.post(
-    "/workflows/{instance_id}/resume",
-    status_code=202,
-    response_model=Accepted,
-    responses=error_responses(401, 404, 409),
-)
-async def resume(
-    instance_id: InstanceIdPath, client: ClientDep, _: CallerDep, body: ReasonBody | None = None
-) -> Accepted:
-    """Resume a suspended instance."""
-    await _running(client, instance_id, "resume")
-    await client.resume(instance_id, body.reason if body else None)
-    return _accepted(instance_id, "Resume requested")
+_lifecycle("pause", "Suspend a running instance until it is resumed.", "Pause requested")
+_lifecycle("resume", "Resume a suspended instance.", "Resume requested")
 
 
 @router.delete(

@@ -49,6 +49,19 @@ class PurchaseResult(BaseModel):
     authorized_by: str | None = None
     message: str
 
+    @classmethod
+    def decided(cls, order: "PurchaseOrder", decision: ApprovalDecision) -> "PurchaseResult":
+        """The outcome of a human's decision, approved or rejected."""
+        verdict = "Approved" if decision.approved else "Rejected"
+        return cls(
+            order_id=order.order_id,
+            status="approved" if decision.approved else "rejected",
+            approved_by=decision.approver,
+            comment=decision.comment,
+            authorized_by=decision.authorized_by,
+            message=f"{verdict} by '{decision.approver}'",
+        )
+
 
 def request_approval(ctx: wf.WorkflowActivityContext, order: PurchaseOrder) -> None:
     """Ask a human to approve the order (a notification in a real system)."""
@@ -103,24 +116,9 @@ def purchase_approval(
             # The API validates decisions; one raised around it must not fail the order.
             replay_safe_log(ctx, "order %s: malformed decision ignored", order.order_id)
 
-    if not decision.approved:
-        return PurchaseResult(
-            order_id=order.order_id,
-            status="rejected",
-            approved_by=decision.approver,
-            comment=decision.comment,
-            authorized_by=decision.authorized_by,
-            message=f"Rejected by '{decision.approver}'",
-        )
-    yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
-    return PurchaseResult(
-        order_id=order.order_id,
-        status="approved",
-        approved_by=decision.approver,
-        comment=decision.comment,
-        authorized_by=decision.authorized_by,
-        message=f"Approved by '{decision.approver}'",
-    )
+    if decision.approved:
+        yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
+    return PurchaseResult.decided(order, decision)
 
 
 WORKFLOWS = [purchase_approval]
