@@ -189,12 +189,18 @@ async def via_http(stack: Stack, s: Scenario) -> Result:
 
         async def one(i: int) -> bool:
             body = {"workflow": s.workflow, "input": s.payload(i)}
-            started = await api.post("/start-workflow", json=body)
+            try:
+                started = await api.post("/start-workflow", json=body)
+            except httpx.TransportError:
+                return False
             if started.status_code != 202:
                 return False
             while True:
                 await asyncio.sleep(0.02)
-                state = (await api.get(started.headers["Location"])).json()
+                try:
+                    state = (await api.get(started.headers["Location"])).json()
+                except httpx.TransportError:
+                    continue  # a keep-alive connection closed under us: poll again
                 if state.get("runtime_status") in ("COMPLETED", "FAILED", "TERMINATED"):
                     return bool(state["runtime_status"] == "COMPLETED")
 
