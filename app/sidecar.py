@@ -152,9 +152,11 @@ class WorkflowClient:
                 return None
             raise
 
-    async def wait(self, instance_id: str, timeout: float) -> InstanceState | None:
+    async def wait(
+        self, instance_id: str, timeout: float, *, payloads: bool = True
+    ) -> InstanceState | None:
         """Block until the instance finishes (server side), or None when the timeout passes."""
-        request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=False)
+        request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=payloads)
         deadline = asyncio.get_running_loop().time() + timeout
         while (left := deadline - asyncio.get_running_loop().time()) > 0:
             try:

@@ -27,6 +27,7 @@ from app.sidecar import InstanceState, WorkflowClient
 from app.workflows.purchase_approval import APPROVAL_EVENT, ApprovalDecision
 
 router = APIRouter(tags=["workflows"])
+MAX_WAIT_SECONDS = 30
 
 START_EXAMPLES = {
     name: {"summary": spec.summary, "value": {"workflow": name, "input": spec.example}}
@@ -128,10 +129,19 @@ async def start_workflow(
 
 @router.get("/status/{instance_id}", response_model=WorkflowStatus, responses=error_responses(404))
 async def get_status(
-    instance_id: InstanceIdPath, client: ClientDep, settings: SettingsDep, response: Response
+    instance_id: InstanceIdPath,
+    client: ClientDep,
+    settings: SettingsDep,
+    response: Response,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=MAX_WAIT_SECONDS, description="Long poll: wait up to this long for the end"),
+    ] = 0,
 ) -> WorkflowStatus:
     """The instance's status, input, output, custom status and failure."""
     state = await _existing(client, instance_id)
+    if wait and not state.finished:
+        state = await client.wait(instance_id, timeout=wait) or await _existing(client, instance_id)
     if not state.finished:
         response.headers["Retry-After"] = str(settings.retry_after_seconds)
     return _status(state)

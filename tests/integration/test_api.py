@@ -148,3 +148,21 @@ def test_output_and_custom_status_are_json_values(api: httpx.Client) -> None:
     status = wait_for(api, iid)
     assert isinstance(status["output"], dict) and isinstance(status["input"], dict)
     wait_until(lambda: api.get("/readyz").status_code == 200, what="ready")
+
+
+def test_status_long_poll_returns_when_the_instance_finishes(api: httpx.Client) -> None:
+    iid = start(api, "fan_out_fan_in", {"task_ids": ["lp-1"], "work_seconds": 1})
+    response = api.get(f"/status/{iid}", params={"wait": 20})
+    assert response.status_code == 200
+    assert response.json()["runtime_status"] == "COMPLETED"
+    assert response.json()["output"]["succeeded"] == 1
+    assert "Retry-After" not in response.headers
+
+
+def test_status_long_poll_gives_up_after_the_wait(api: httpx.Client) -> None:
+    iid = start(api, "purchase_approval", ORDER)
+    response = api.get(f"/status/{iid}", params={"wait": 1})
+    assert response.json()["runtime_status"] == "RUNNING"
+    assert response.headers["Retry-After"]
+    assert api.get(f"/status/{iid}", params={"wait": 31}).status_code == 422
+    api.post(f"/workflows/{iid}/terminate")

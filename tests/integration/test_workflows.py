@@ -208,6 +208,10 @@ def test_large_fan_out_runs_in_child_instances(api: httpx.Client) -> None:
     ids = [f"big-{i}" for i in range(250)] + ["fail-big"]
     iid = start(api, "fan_out_fan_in", {"task_ids": ids, "max_parallel": 200})
     out = wait_for(api, iid, timeout=120)["output"]
-    assert (out["processed_count"], out["succeeded"], out["failure_ids"]) == (251, 250, ["fail-big"])
+    assert (out["processed_count"], out["succeeded"], out["failure_ids"]) == (
+        251,
+        250,
+        ["fail-big"],
+    )
     assert [r["task_id"] for r in out["individual_results"]] == ids
     assert api.get(f"/status/{iid}:part-2").json()["runtime_status"] == "COMPLETED"

@@ -78,8 +78,9 @@ class FakeContext:
             return FakeTask("activity", name, error=task_failed(str(error)))
         return FakeTask("activity", name, result=_json(result))
 
-    def call_child_workflow(self, workflow: str, *, input: Any = None,
-                            instance_id: str | None = None) -> FakeTask:
+    def call_child_workflow(
+        self, workflow: str, *, input: Any = None, instance_id: str | None = None
+    ) -> FakeTask:
         """Run the child to its end at once, as the registered workflow of that name."""
         from app.runtime import CATALOG
 
