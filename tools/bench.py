@@ -31,6 +31,7 @@ from tools.dapr_runtime import ROOT, dapr_version
 from tools.stack import Stack
 
 log = logging.getLogger("bench")
+SETTLE_SECONDS = 3.0
 
 
 @dataclass
@@ -233,6 +234,7 @@ async def scenarios(stack: Stack, quick: bool) -> list[Result]:
     results = []
 
     async def add(coro: Awaitable[Result]) -> None:
+        await asyncio.sleep(SETTLE_SECONDS)  # let the runtime finish the last run's clean-up
         result = await coro
         results.append(result)
         log.info(
