@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STORE  ?= sqlite
 PORT   ?= 8000
 
-.PHONY: run test unit integration deploy-check bench lint runtime redis deps clean
+.PHONY: run test unit integration bench lint runtime redis deps clean
 
 deps: $(VENV)/.installed
 

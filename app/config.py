@@ -6,8 +6,11 @@ the sidecar injector sets them on Kubernetes and the local launcher sets them he
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.workflows.fan_out_fan_in import MAX_PARALLEL
+from app.workflows.purchase_approval import DEFAULT_APPROVAL_THRESHOLD
 
 
 class Settings(BaseSettings):
@@ -15,12 +18,19 @@ class Settings(BaseSettings):
 
     # purchase_approval
     approval_threshold: float = Field(
-        1000.0, description="Orders at or above this cost wait for a human"
+        DEFAULT_APPROVAL_THRESHOLD,
+        ge=0,
+        description="Orders at or above this cost wait for a human",
     )
     # fan_out_fan_in
-    default_max_parallel: int = Field(100, ge=1, description="Activities in flight per fan-out")
+    default_max_parallel: int = Field(
+        100, ge=1, le=MAX_PARALLEL, description="Activities in flight per fan-out"
+    )
     # monitor
     monitor_check_timeout_seconds: float = Field(5.0, gt=0)
+    monitor_allowed_hosts: str = Field(
+        "", description="Comma-separated hosts a monitor may check; empty allows any"
+    )
     # HTTP API
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 202 and running status")
@@ -35,14 +45,33 @@ class Settings(BaseSettings):
     # Access control: "owner:key,owner:key". Empty means the mutating endpoints are open.
     api_keys: SecretStr = SecretStr("")
 
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_well_formed(cls, value: SecretStr) -> SecretStr:
+        # A malformed list must not leave the service open: refuse to start instead.
+        _parse_keys(value.get_secret_value())
+        return value
+
     def api_key_owners(self) -> dict[str, str]:
         """Map each configured key to its owner's name."""
-        owners: dict[str, str] = {}
-        for pair in self.api_keys.get_secret_value().split(","):
-            owner, _, key = pair.strip().partition(":")
-            if owner and key:
-                owners[key] = owner
-        return owners
+        return _parse_keys(self.api_keys.get_secret_value())
+
+    def monitor_hosts(self) -> frozenset[str]:
+        return frozenset(
+            h.strip().lower() for h in self.monitor_allowed_hosts.split(",") if h.strip()
+        )
+
+
+def _parse_keys(text: str) -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        owner, _, key = (p.strip() for p in entry.partition(":"))
+        if not owner or not key:
+            raise ValueError("APP_API_KEYS entries must be owner:key")
+        if key in owners:
+            raise ValueError(f"APP_API_KEYS gives one key to both {owners[key]!r} and {owner!r}")
+        owners[key] = owner
+    return owners
 
 
 @lru_cache

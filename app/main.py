@@ -9,7 +9,7 @@ from typing import Any
 import dapr.ext.workflow as wf
 from fastapi import FastAPI
 
-from app.api import errors, health, workflows
+from app.api import errors, health, instances, start
 from app.api.limits import BodySizeLimit
 from app.config import Settings, get_settings
 from app.runtime import build_runtime
@@ -61,7 +61,8 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(health.router)
-    app.include_router(workflows.router)
+    app.include_router(start.router)
+    app.include_router(instances.router)
     return app
 
 

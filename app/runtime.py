@@ -56,6 +56,12 @@ def _approval_threshold(order: purchase_approval.PurchaseOrder, settings: Settin
     return order
 
 
+def _monitor_target(job: monitor.MonitorInput, settings: Settings) -> Any:
+    if not monitor.host_allowed(str(job.url), settings.monitor_hosts()):
+        raise ValueError(f"{job.url.host!r} is not in APP_MONITOR_ALLOWED_HOSTS")
+    return job
+
+
 def _spec(
     module: ModuleType,
     input_model: type[BaseModel],
@@ -112,6 +118,7 @@ CATALOG: dict[str, WorkflowSpec] = {
                 "unhealthy_interval_seconds": 2,
                 "max_checks": 3,
             },
+            _monitor_target,
         ),
         _spec(
             purchase_approval,
@@ -127,6 +134,7 @@ CATALOG: dict[str, WorkflowSpec] = {
         ),
     )
 }
+WORKFLOW_NAMES = tuple(CATALOG)
 MODULES: tuple[ModuleType, ...] = (
     task_chaining,
     fan_out_fan_in,
@@ -146,8 +154,8 @@ def build_runtime(settings: Settings) -> wf.WorkflowRuntime:
     )
     modules = MODULES + ((benchmark,) if settings.benchmark_workflows else ())
     for module in modules:
-        for workflow in module.WORKFLOWS:
-            runtime.register_workflow(workflow, name=workflow.__name__)
-        for activity in module.ACTIVITIES:
-            runtime.register_activity(activity, name=activity.__name__)
+        for name, workflow in module.WORKFLOWS.items():
+            runtime.register_workflow(workflow, name=name)
+        for name, activity in module.ACTIVITIES.items():
+            runtime.register_activity(activity, name=name)
     return runtime

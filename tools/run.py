@@ -32,6 +32,9 @@ def main() -> int:
     args = parser.parse_args()
 
     def stop(signum: int, _: FrameType | None) -> None:
+        # Once: a second Ctrl-C must not cut the orderly stop of Redis or SQLite short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)

@@ -46,9 +46,10 @@ def not_found(instance_id: str) -> ApiError:
     return ApiError(404, "not_found", f"No workflow instance with id {instance_id!r}")
 
 
-def _field_errors(errors: Any) -> list[dict[str, Any]]:
+def field_errors(errors: Any, *prefix: str) -> list[dict[str, Any]]:
+    """pydantic's errors as {loc, msg, type}, their locations under `prefix`."""
     return [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {"loc": [*prefix, *e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in errors
     ]
 
@@ -61,7 +62,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(
-            422, "invalid_request", "The request is not valid", _field_errors(exc.errors())
+            422, "invalid_request", "The request is not valid", field_errors(exc.errors())
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -85,8 +86,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SidecarRejected)
     async def sidecar_rejected(_: Request, exc: SidecarRejected) -> JSONResponse:
-        log.warning("sidecar rejected a request: %s", exc)
-        return error_response(502, "sidecar_rejected", f"The Dapr sidecar refused: {exc}")
+        log.warning("sidecar rejected a request: %s", exc)  # the details stay in the log
+        return error_response(502, "sidecar_rejected", "The Dapr sidecar refused the request")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

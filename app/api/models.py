@@ -6,7 +6,8 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, Field
 
-from app.workflows import WORKFLOW_NAMES
+from app.config import Settings
+from app.runtime import WORKFLOW_NAMES
 
 # Letters, digits and . _ : - ; starts with a letter or digit; no path tricks, no surprises in logs.
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -33,7 +34,7 @@ class StartRequest(BaseModel):
     workflow: str = Field(
         description="One of the registered workflow names",
         examples=["task_chaining"],
-        json_schema_extra={"enum": list(WORKFLOW_NAMES)},
+        json_schema_extra={"enum": list(WORKFLOW_NAMES)},  # a dropdown in Swagger UI
     )
     input: dict[str, Any] = Field(default_factory=dict, description="That workflow's input")
     instance_id: str | None = Field(
@@ -99,3 +100,8 @@ class History(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error codes an endpoint can answer with."""
     return {code: {"model": ErrorModel} for code in (*codes, 422, 503)}
+
+
+def accepted_headers(instance_id: str, settings: Settings) -> dict[str, str]:
+    """Where to poll and how soon: the headers of every 202."""
+    return {"Location": f"/status/{instance_id}", "Retry-After": str(settings.retry_after_seconds)}

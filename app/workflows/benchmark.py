@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from app.workflows.fan_out_fan_in import ItemInput, analyze_item
 
+NAME = "bench_chain"
+
 
 class ChainInput(BaseModel):
     steps: int = Field(5, ge=1, le=1000)
@@ -28,5 +30,5 @@ def bench_chain(ctx: wf.DaprWorkflowContext, chain: ChainInput) -> Generator[Any
     return total
 
 
-WORKFLOWS = [bench_chain]
-ACTIVITIES: list[Any] = []  # analyze_item is registered by fan_out_fan_in
+WORKFLOWS = {NAME: bench_chain}
+ACTIVITIES: dict[str, Any] = {}  # analyze_item is registered by fan_out_fan_in

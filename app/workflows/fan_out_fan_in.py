@@ -163,5 +163,6 @@ def _part(part: FanOutInput, child: Any) -> list[ItemResult]:
     return FanOutResult.model_validate(child.get_result()).individual_results
 
 
-WORKFLOWS = [fan_out_fan_in]
-ACTIVITIES = [analyze_item]
+WORKFLOWS = {NAME: fan_out_fan_in}
+# Registered under these names: a contract with running instances' histories.
+ACTIVITIES = {"analyze_item": analyze_item}

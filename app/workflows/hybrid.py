@@ -70,5 +70,6 @@ def hybrid(ctx: wf.DaprWorkflowContext, batch: HybridInput) -> Generator[Any, An
     )
 
 
-WORKFLOWS = [hybrid]
-ACTIVITIES = [validate_item, process_item]
+WORKFLOWS = {NAME: hybrid}
+# Registered under these names: a contract with running instances' histories.
+ACTIVITIES = {"validate_item": validate_item, "process_item": process_item}

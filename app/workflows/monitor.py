@@ -22,7 +22,7 @@ import httpx
 from pydantic import BaseModel, Field, HttpUrl
 
 from app.config import get_settings
-from app.workflows.support import idempotency_key, log, replay_safe_log
+from app.workflows.support import OUTSIDE_RETRY, idempotency_key, log, replay_safe_log
 
 NAME = "monitor"
 # A blip is retried before it counts: 0.5 s, then 1 s.
@@ -73,10 +73,18 @@ class MonitorResult(BaseModel):
     alerts_sent: int
 
 
+def host_allowed(url: str, allowed: frozenset[str]) -> bool:
+    """With an allow-list set (APP_MONITOR_ALLOWED_HOSTS), only its hosts may be checked."""
+    return not allowed or (httpx.URL(url).host or "").lower() in allowed
+
+
 async def check_endpoint(ctx: wf.WorkflowActivityContext, url: str) -> CheckResult:
     """GET the url: healthy below 500. A transport error raises, so it is retried first."""
-    timeout = get_settings().monitor_check_timeout_seconds
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+    settings = get_settings()
+    if not host_allowed(url, settings.monitor_hosts()):
+        return CheckResult(healthy=False, detail="host not in APP_MONITOR_ALLOWED_HOSTS")
+    # Redirects are not followed: a check must not be steered to another host.
+    async with httpx.AsyncClient(timeout=settings.monitor_check_timeout_seconds) as client:
         response = await client.get(url)
     healthy = response.status_code < 500
     return CheckResult(
@@ -111,10 +119,7 @@ def monitor(
         alerts_sent=job.state.alerts_sent,
     )
     if job.state.healthy and not check.healthy:
-        yield ctx.call_activity(
-            send_alert, input=Alert(job_id=job.job_id, url=str(job.url), detail=check.detail)
-        )
-        state.alerts_sent += 1
+        state.alerts_sent += yield from _alert(ctx, job, check)
     done = job.max_checks is not None and state.check_count >= job.max_checks
     interval = job.healthy_interval_seconds if check.healthy else job.unhealthy_interval_seconds
     next_check = ctx.current_utc_datetime + timedelta(seconds=interval)
@@ -137,5 +142,19 @@ def monitor(
     return None
 
 
-WORKFLOWS = [monitor]
-ACTIVITIES = [check_endpoint, send_alert]
+def _alert(
+    ctx: wf.DaprWorkflowContext, job: MonitorInput, check: CheckResult
+) -> Generator[Any, Any, int]:
+    """Send the alert, retried; a notifier that stays down must not end an eternal monitor."""
+    alert = Alert(job_id=job.job_id, url=str(job.url), detail=check.detail)
+    try:
+        yield ctx.call_activity(send_alert, input=alert, retry_policy=OUTSIDE_RETRY)
+    except wf.TaskFailedError as error:
+        replay_safe_log(ctx, "alert for %s not sent: %s", job.job_id, error)
+        return 0
+    return 1
+
+
+WORKFLOWS = {NAME: monitor}
+# Registered under these names: a contract with running instances' histories.
+ACTIVITIES = {"check_endpoint": check_endpoint, "send_alert": send_alert}

@@ -121,5 +121,10 @@ def purchase_approval(
     return PurchaseResult.decided(order, decision)
 
 
-WORKFLOWS = [purchase_approval]
-ACTIVITIES = [request_approval, place_order, release_reservation]
+WORKFLOWS = {NAME: purchase_approval}
+# Registered under these names: a contract with running instances' histories.
+ACTIVITIES = {
+    "request_approval": request_approval,
+    "place_order": place_order,
+    "release_reservation": release_reservation,
+}

@@ -43,8 +43,14 @@ def replay_safe_log(ctx: wf.DaprWorkflowContext, message: str, *args: Any) -> No
 
 
 def idempotency_key(ctx: wf.WorkflowActivityContext) -> str:
-    """Stable across retries and replays of the same activity call: instance id + task id."""
-    return f"{ctx.workflow_id}:{ctx.task_id}"
+    """The same for every retry of one activity call, different for any other call.
+
+    The task id alone is not: a retry gets a new one, and continue-as-new starts again from 0. The
+    task execution id is derived deterministically from the instance, the workflow clock and a
+    counter, and the SDK keeps it across the retries of a call.
+    """
+    execution_id = ctx.get_inner_context().task_execution_id
+    return f"{ctx.workflow_id}:{execution_id or ctx.task_id}"
 
 
 def failure_reason(error: Exception) -> str:

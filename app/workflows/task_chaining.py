@@ -114,5 +114,11 @@ def _result(
     )
 
 
-WORKFLOWS = [task_chaining]
-ACTIVITIES = [validate_task, enrich_task, score_task, handle_chain_error]
+WORKFLOWS = {NAME: task_chaining}
+# Registered under these names: a contract with running instances' histories.
+ACTIVITIES = {
+    "validate_task": validate_task,
+    "enrich_task": enrich_task,
+    "score_task": score_task,
+    "handle_chain_error": handle_chain_error,
+}

@@ -46,6 +46,10 @@ class Composite:
 class FakeActivityContext:
     workflow_id = "wf-1"
     task_id = 7
+    task_execution_id = "00000000-0000-5000-8000-000000000007"
+
+    def get_inner_context(self) -> "FakeActivityContext":
+        return self
 
 
 def task_failed(message: str) -> wf.TaskFailedError:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from app.sidecar import InstanceState, SidecarUnavailable
+from app.sidecar import InstanceState, SidecarRejected, SidecarUnavailable
 
 
 class FakeRuntime:
@@ -27,6 +27,7 @@ class FakeClient:
         self.started: list[tuple[str, Any, str]] = []
         self.events: list[tuple[str, str, Any]] = []
         self.down = False
+        self.refuse_start: str | None = None
 
     def _check(self) -> None:
         if self.down:
@@ -41,6 +42,8 @@ class FakeClient:
 
     async def start(self, workflow: str, payload: Any, instance_id: str) -> str:
         self._check()
+        if self.refuse_start:
+            raise SidecarRejected(self.refuse_start)
         self.started.append((workflow, payload, instance_id))
         self.put(instance_id, workflow, "RUNNING")
         return instance_id
@@ -51,6 +54,9 @@ class FakeClient:
 
     async def raise_event(self, instance_id: str, name: str, payload: Any) -> None:
         self.events.append((instance_id, name, payload))
+
+    async def terminate(self, instance_id: str, reason: str | None) -> None:
+        self.events.append((instance_id, "terminate", reason))
 
     async def purge(self, instance_id: str) -> int:
         return 1 if self.states.pop(instance_id, None) else 0
@@ -262,3 +268,63 @@ def test_approval_records_the_key_owner_not_the_payload(fake: FakeClient) -> Non
         )
     assert response.status_code == 202
     assert fake.events[0][2]["authorized_by"] == "alice"
+
+
+def test_start_racing_an_active_instance_is_409(http: TestClient, fake: FakeClient) -> None:
+    fake.refuse_start = "an active workflow with ID 'r' already exists"
+    response = http.post("/start-workflow", json={**CHAIN, "instance_id": "r"})
+    assert response.status_code == 409
+    assert response.json()["error"] == "instance_exists"
+
+
+def test_other_sidecar_refusals_are_502_without_their_details(
+    http: TestClient, fake: FakeClient
+) -> None:
+    fake.refuse_start = "state store redis-internal:6379 said no"
+    response = http.post("/start-workflow", json=CHAIN)
+    assert response.status_code == 502
+    assert "redis" not in response.text
+
+
+def test_unknown_typed_start_is_422_not_405(http: TestClient) -> None:
+    response = http.post("/workflows/nope", json={})
+    assert response.status_code == 422
+    assert response.json()["error"] == "unknown_workflow"
+
+
+def test_event_and_lifecycle_202s_carry_location_and_retry_after(
+    http: TestClient, fake: FakeClient
+) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    for response in (
+        http.post("/workflows/po/events/other", json={"x": 1}),
+        http.post("/workflows/po/terminate"),
+    ):
+        assert response.status_code == 202
+        assert response.headers["Location"] == "/status/po"
+        assert response.headers["Retry-After"] == "1"
+
+
+def test_event_body_that_is_not_json_is_415(http: TestClient, fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    response = http.post(
+        "/workflows/po/events/note", content=b"hello", headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 415
+    assert fake.events == []
+
+
+def test_monitor_outside_the_allowed_hosts_is_422(fake: FakeClient) -> None:
+    with client_for(fake, monitor_allowed_hosts="status.example.com") as http:
+        refused = http.post("/workflows/monitor", json={"job_id": "j", "url": "http://10.0.0.1/"})
+        allowed = http.post(
+            "/workflows/monitor", json={"job_id": "j", "url": "https://status.example.com/health"}
+        )
+    assert refused.status_code == 422 and "APP_MONITOR_ALLOWED_HOSTS" in refused.text
+    assert allowed.status_code == 202
+
+
+@pytest.mark.parametrize("keys", ["key-without-owner", "a:k,b:k", "a:"])
+def test_malformed_api_keys_refuse_to_start_rather_than_open_up(keys: str) -> None:
+    with pytest.raises(ValueError, match="APP_API_KEYS"):
+        Settings(api_keys=keys)

@@ -201,3 +201,26 @@ def test_monitor_stops_after_max_checks(target: dict[str, bool]) -> None:
     payload = job(check_count=2).model_copy(update={"max_checks": 3})
     result = run(monitor.monitor, ctx, payload)
     assert result.check_count == 3 and ctx.continued_with is None and ctx.timers == []
+
+
+def test_monitor_survives_an_alert_that_cannot_be_sent(
+    target: dict[str, bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_alert(ctx: object, alert: monitor.Alert) -> None:
+        raise RuntimeError("notifier down")
+
+    broken_alert.__name__ = "send_alert"
+    monkeypatch.setattr(monitor, "send_alert", broken_alert)
+    target["healthy"] = False
+    ctx = FakeContext()
+    run(monitor.monitor, ctx, job(check_count=1, healthy=True))
+    assert ctx.continued_with.state.alerts_sent == 0  # not sent, and the monitor goes on
+    assert ctx.continued_with.state.check_count == 2
+
+
+def test_idempotency_key_is_the_task_execution_id_not_the_task_id() -> None:
+    from app.workflows.support import idempotency_key
+    from tests.unit.fake_workflow import FakeActivityContext
+
+    key = idempotency_key(FakeActivityContext())  # type: ignore[arg-type]
+    assert key == "wf-1:00000000-0000-5000-8000-000000000007"

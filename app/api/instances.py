@@ -1,37 +1,32 @@
-"""Start workflows, poll their status, raise events, steer and list them (async request-reply)."""
+"""Running instances: status (long poll too), events, lifecycle, purge, list and history."""
 
 import asyncio
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from app.api.deps import CallerDep, ClientDep, SettingsDep
-from app.api.errors import ApiError, not_found
+from app.api.errors import ApiError, field_errors, not_found
 from app.api.models import (
-    INSTANCE_ID_PATTERN,
     Accepted,
     EventNamePath,
     History,
     InstanceIdPath,
     InstanceList,
     ReasonBody,
-    StartRequest,
-    StartResponse,
     WorkflowStatus,
+    accepted_headers,
     error_responses,
 )
-from app.runtime import CATALOG
+from app.config import Settings
 from app.sidecar import InstanceState, WorkflowClient
 from app.workflows.purchase_approval import APPROVAL_EVENT, ApprovalDecision
 
-router = APIRouter(tags=["workflows"])
+router = APIRouter(tags=["instances"])
 MAX_WAIT_SECONDS = 30
-
-START_EXAMPLES = {
-    name: {"summary": spec.summary, "value": {"workflow": name, "input": spec.example}}
-    for name, spec in CATALOG.items()
+APPROVE_EXAMPLE = {
+    "approve": {"value": {"approved": True, "approver": "Jane Doe", "comment": "Within budget"}}
 }
 
 
@@ -57,74 +52,9 @@ async def _running(client: WorkflowClient, instance_id: str, action: str) -> Ins
     return state
 
 
-def _accepted(instance_id: str, message: str) -> Accepted:
+def _accepted(instance_id: str, message: str, response: Response, settings: Settings) -> Accepted:
+    response.headers.update(accepted_headers(instance_id, settings))
     return Accepted(instance_id=instance_id, status_url=f"/status/{instance_id}", message=message)
-
-
-async def start(
-    request: StartRequest, client: WorkflowClient, settings: SettingsDep, response: Response
-) -> StartResponse:
-    spec = CATALOG.get(request.workflow)
-    if spec is None:
-        raise ApiError(
-            422,
-            "unknown_workflow",
-            f"Unknown workflow {request.workflow!r}",
-            {"valid_workflows": sorted(CATALOG)},
-        )
-    try:
-        payload = spec.build_input(request.input, settings)
-    except ValidationError as error:
-        raise ApiError(
-            422,
-            "invalid_input",
-            f"Invalid input for {spec.name}",
-            [
-                {"loc": ["input", *e["loc"]], "msg": e["msg"], "type": e["type"]}
-                for e in error.errors()
-            ],
-        ) from None
-    instance_id = request.instance_id or uuid.uuid4().hex
-    existing = await client.get(instance_id)
-    if existing is not None and not existing.finished:
-        raise ApiError(
-            409,
-            "instance_exists",
-            f"Instance {instance_id!r} is {existing.runtime_status}; choose another id",
-        )
-    await client.start(spec.name, payload.model_dump(mode="json"), instance_id)
-    status_url = f"/status/{instance_id}"
-    response.headers["Location"] = status_url
-    response.headers["Retry-After"] = str(settings.retry_after_seconds)
-    base = f"/workflows/{instance_id}"
-    return StartResponse(
-        instance_id=instance_id,
-        workflow=spec.name,
-        status_url=status_url,
-        raise_event_url=f"{base}/events/{{event_name}}",
-        terminate_url=f"{base}/terminate",
-        pause_url=f"{base}/pause",
-        resume_url=f"{base}/resume",
-        purge_url=base,
-        history_url=f"{base}/history",
-    )
-
-
-@router.post(
-    "/start-workflow",
-    status_code=202,
-    response_model=StartResponse,
-    responses=error_responses(401, 409),
-)
-async def start_workflow(
-    request: Annotated[StartRequest, Body(openapi_examples=START_EXAMPLES)],
-    client: ClientDep,
-    settings: SettingsDep,
-    response: Response,
-    _: CallerDep,
-) -> StartResponse:
-    """Start a workflow; poll the returned status_url until it is finished."""
-    return await start(request, client, settings, response)
 
 
 @router.get("/status/{instance_id}", response_model=WorkflowStatus, responses=error_responses(404))
@@ -151,30 +81,29 @@ async def get_status(
     "/workflows/{instance_id}/events/{event_name}",
     status_code=202,
     response_model=Accepted,
-    responses=error_responses(401, 404, 409),
+    responses=error_responses(401, 404, 409, 415),
 )
 async def raise_event(
     instance_id: InstanceIdPath,
     event_name: EventNamePath,
     client: ClientDep,
+    settings: SettingsDep,
+    response: Response,
     who: CallerDep,
-    payload: Annotated[
-        Any,
-        Body(
-            openapi_examples={
-                "approve": {
-                    "value": {"approved": True, "approver": "Jane Doe", "comment": "Within budget"}
-                }
-            }
-        ),
-    ] = None,
+    payload: Annotated[Any, Body(openapi_examples=APPROVE_EXAMPLE)] = None,
 ) -> Accepted:
-    """Raise an event on a running instance (for example approval_received)."""
+    """Raise an event on a running instance (for example approval_received); JSON body."""
+    if isinstance(payload, bytes):  # a body sent as something other than JSON
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "Send the event's payload as JSON (Content-Type: application/json)",
+        )
     state = await _running(client, instance_id, "raise an event")
     if state.workflow == "purchase_approval" and event_name == APPROVAL_EVENT:
         payload = _approval(payload, who)
     await client.raise_event(instance_id, event_name, payload)
-    return _accepted(instance_id, f"Event {event_name!r} raised")
+    return _accepted(instance_id, f"Event {event_name!r} raised", response, settings)
 
 
 def _approval(payload: Any, who: str | None) -> dict[str, Any]:
@@ -186,10 +115,7 @@ def _approval(payload: Any, who: str | None) -> dict[str, Any]:
             422,
             "invalid_event",
             "Not a valid approval decision",
-            [
-                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
-                for e in error.errors()
-            ],
+            field_errors(error.errors(), "body"),
         ) from None
     decision.authorized_by = who  # only the service may say who was authenticated
     return decision.model_dump(mode="json")
@@ -199,11 +125,16 @@ def _lifecycle(action: str, summary: str, message: str) -> None:
     """POST /workflows/{id}/terminate, /pause and /resume: one shape, optional reason."""
 
     async def endpoint(
-        instance_id: InstanceIdPath, client: ClientDep, _: CallerDep, body: ReasonBody | None = None
+        instance_id: InstanceIdPath,
+        client: ClientDep,
+        settings: SettingsDep,
+        response: Response,
+        _: CallerDep,
+        body: ReasonBody | None = None,
     ) -> Accepted:
         await _running(client, instance_id, action)
         await getattr(client, action)(instance_id, body.reason if body else None)
-        return _accepted(instance_id, message)
+        return _accepted(instance_id, message, response, settings)
 
     router.add_api_route(
         f"/workflows/{{instance_id}}/{action}",
@@ -261,46 +192,5 @@ async def list_workflows(
 async def history(instance_id: InstanceIdPath, client: ClientDep) -> History:
     """The instance's history events in order: what ran, when, with what result."""
     await _existing(client, instance_id)
-    return History.model_validate(
-        {"instance_id": instance_id, "events": await client.history(instance_id)}
-    )
-
-
-def _typed_start(name: str) -> None:
-    """POST /workflows/{name}: the same start, with that workflow's input model as the body."""
-    spec = CATALOG[name]
-
-    async def endpoint(
-        body: BaseModel,
-        client: ClientDep,
-        settings: SettingsDep,
-        response: Response,
-        _: CallerDep,
-        instance_id: Annotated[
-            str | None, Query(pattern=INSTANCE_ID_PATTERN, max_length=128)
-        ] = None,
-    ) -> StartResponse:
-        request = StartRequest(
-            workflow=name, input=body.model_dump(mode="json"), instance_id=instance_id
-        )
-        return await start(request, client, settings, response)
-
-    # The body's type is only known here; FastAPI reads it from the annotation.
-    endpoint.__annotations__["body"] = Annotated[
-        spec.input_model, Body(openapi_examples={"example": {"value": spec.example}})
-    ]
-    router.add_api_route(
-        f"/workflows/{name}",
-        endpoint,
-        methods=["POST"],
-        status_code=202,
-        response_model=StartResponse,
-        responses=error_responses(401, 409),
-        summary=f"Start {name}",
-        description=spec.summary,
-        tags=["start"],
-    )
-
-
-for _name in CATALOG:
-    _typed_start(_name)
+    events = await client.history(instance_id)
+    return History.model_validate({"instance_id": instance_id, "events": events})
