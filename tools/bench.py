@@ -28,7 +28,7 @@ import httpx
 
 from app.sidecar import WorkflowClient
 from tools.dapr_runtime import ROOT, dapr_version
-from tools.stack import Stack
+from tools.stack import LOOPBACK, Stack
 
 log = logging.getLogger("bench")
 SETTLE_SECONDS = 3.0
@@ -169,7 +169,7 @@ async def _measure(stack: Stack, s: Scenario, one: Callable[[int], Awaitable[boo
 
 async def via_client(stack: Stack, s: Scenario) -> Result:
     """Start and await workflows through the sidecar's gRPC API."""
-    client = WorkflowClient(f"127.0.0.1:{stack.replicas[0].grpc_port}", timeout=60)
+    client = WorkflowClient(f"{LOOPBACK}:{stack.replicas[0].grpc_port}", timeout=60)
     prefix = uuid.uuid4().hex[:8]
 
     async def one(i: int) -> bool:

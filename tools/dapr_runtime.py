@@ -65,7 +65,8 @@ def _go() -> str:
     return go
 
 
-def _module_dir(go: str, version: str) -> Path:
+def module_dir(go: str, version: str) -> Path:
+    """The dapr module's source at `version`, downloaded from the Go module proxy if need be."""
     out = subprocess.run(
         [go, "mod", "download", "-json", f"{MODULE}@v{version}"],
         capture_output=True,
@@ -119,7 +120,7 @@ def build(version: str) -> Path:
     staging = target.with_name(target.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)
     log.info("Building Dapr %s from the Go module proxy into %s (first time only)", version, target)
-    src = _module_dir(go, version)
+    src = module_dir(go, version)
     started = time.monotonic()
     for name in BINARIES:
         if not os.access(staging / name, os.X_OK):

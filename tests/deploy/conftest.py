@@ -1,17 +1,14 @@
 """Load the deploy artefacts once: manifests, Dapr resources, the Tiltfile's calls."""
 
-import json
 import os
 import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 import starlark as sl
 import yaml
 
-from tools.dapr_runtime import ROOT, dapr_version
+from tools.dapr_runtime import ROOT, dapr_version, module_dir
 
 
 def documents(*paths: str) -> list[dict[str, Any]]:
@@ -50,13 +47,7 @@ def dapr_crds() -> dict[str, dict[str, Any]]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    out = subprocess.run(
-        [go, "mod", "download", "-json", f"github.com/dapr/dapr@v{dapr_version()}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    crds = Path(json.loads(out.stdout)["Dir"]) / "charts" / "dapr" / "crds"
+    crds = module_dir(go, dapr_version()) / "charts" / "dapr" / "crds"
     schemas = {}
     for name in ("components.yaml", "configuration.yaml"):
         crd = yaml.safe_load((crds / name).read_text())
