@@ -3,6 +3,8 @@
 Order of preference:
 1. ``$DAPR_BIN_DIR`` if it is set and holds all three binaries;
 2. the Dapr CLI's ``~/.dapr/bin`` (what ``dapr init --slim`` leaves on a laptop);
+   either only when its ``daprd --version`` is the pinned version: a mismatch in
+   ``$DAPR_BIN_DIR`` is an error, one in ``~/.dapr/bin`` a warning before the next choice;
 3. a per-version cache (``~/.cache/dapr-workflow-service/dapr/<version>``), built from the
    Go module proxy on first use.
 
@@ -45,14 +47,48 @@ def _complete(directory: Path) -> bool:
     return all(os.access(directory / name, os.X_OK) for name in BINARIES)
 
 
+def installed_version(directory: Path) -> str:
+    """What ``daprd --version`` in `directory` prints (its first word, without a leading v)."""
+    try:
+        out = subprocess.run(
+            [str(directory / "daprd"), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error})"
+    words = (out.stdout or out.stderr).split()
+    return words[0].removeprefix("v") if words else "unknown (no output)"
+
+
+def _mismatch(directory: Path, found: str, version: str) -> str:
+    return (
+        f"{directory}/daprd is Dapr {found}, but this project pins {version} (DAPR_VERSION). "
+        f"Run `dapr init --slim --runtime-version {version}`, point DAPR_BIN_DIR at a "
+        f"{version} runtime, or unset DAPR_BIN_DIR to build {version} into {cache_dir(version)}."
+    )
+
+
 def find_binaries(version: str | None = None) -> Path | None:
-    """The first directory that holds all three binaries, without building anything."""
+    """The first directory that holds all three binaries at `version`, without building."""
     version = version or dapr_version()
-    candidates = [Path(p) for p in (os.environ.get("DAPR_BIN_DIR"),) if p] + [
-        Path.home() / ".dapr" / "bin",
-        cache_dir(version),
-    ]
-    return next((c for c in candidates if _complete(c)), None)
+    chosen = os.environ.get("DAPR_BIN_DIR")
+    for candidate, explicit in (
+        *([(Path(chosen), True)] if chosen else []),
+        (Path.home() / ".dapr" / "bin", False),
+    ):
+        if not _complete(candidate):
+            continue
+        found = installed_version(candidate)
+        if found == version:
+            return candidate
+        if explicit:
+            raise RuntimeUnavailable(_mismatch(candidate, found, version))
+        log.warning("Not using %s", _mismatch(candidate, found, version))
+    cache = cache_dir(version)
+    return cache if _complete(cache) else None
 
 
 def _go() -> str:
