@@ -230,7 +230,9 @@ class Stack:
             "--dapr-http-port": r.http_port,
             "--dapr-grpc-port": r.grpc_port,
             "--dapr-internal-grpc-port": r.internal_grpc_port,
+            "--dapr-internal-grpc-listen-address": LOOPBACK,
             "--metrics-port": r.metrics_port,
+            "--metrics-listen-address": LOOPBACK,
             "--resources-path": self.workdir / "resources",
             "--config": self.workdir / "config.yaml",
             "--placement-host-address": f"{LOOPBACK}:{self.placement_port}",
@@ -241,7 +243,9 @@ class Stack:
             f"daprd-{r.index}",
             [str(self.bin / "daprd"), *_flags(daprd)],
             _http_ok(f"http://{LOOPBACK}:{r.http_port}/v1.0/healthz/outbound"),
-            env=token,
+            # What the Dapr CLI sets: without it daprd looks for a non-loopback interface and
+            # exits on a machine (or network namespace) that has none.
+            env={"DAPR_HOST_IP": LOOPBACK, **token},
         )
         uvicorn = {"--host": LOOPBACK, "--port": r.app_port, "--workers": 1}
         self._add(
