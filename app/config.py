@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 202 and running status")
     sidecar_timeout_seconds: float = Field(10.0, gt=0, description="Deadline for one sidecar call")
     worker_ready_timeout_seconds: float = Field(60.0, gt=0)
+    ready_wait_seconds: float = Field(
+        15.0, ge=0, description="How long a change waits for a recovering runtime before a 503"
+    )
     # Workflow worker: async activities make a high cap cheap.
     max_concurrent_activities: int = Field(1000, ge=1)
     max_concurrent_workflows: int = Field(500, ge=1)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app.api import errors, health, instances, start
 from app.api.limits import BodySizeLimit
 from app.config import Settings, get_settings
+from app.readiness import Readiness
 from app.runtime import build_runtime
 from app.sidecar import WorkflowClient
 from app.telemetry import setup_tracing
@@ -43,6 +44,7 @@ def create_app(
         await asyncio.to_thread(_start_runtime, runtime)
         client = (client_factory or _client)(settings)
         app.state.runtime, app.state.client = runtime, client
+        app.state.readiness = Readiness(client, runtime)
         try:
             yield
         finally:

@@ -17,6 +17,8 @@ import grpc
 from dapr.conf import settings as dapr_settings
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
 from dapr.ext.workflow._durabletask.internal import protos as pb
+from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2
+from dapr.proto.runtime.v1 import jobs_pb2 as jobs
 from google.protobuf import json_format, wrappers_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -28,11 +30,24 @@ TRANSIENT_RETRIES = 5
 
 
 class SidecarUnavailable(Exception):
-    """The sidecar did not answer in time: the caller may retry."""
+    """The request was not applied (never sent, or refused before it took effect): retry."""
+
+
+class OutcomeUnknown(Exception):
+    """A change was sent but its answer did not come in time: it may or may not have happened."""
+
+    def __init__(self, instance_id: str, details: str) -> None:
+        super().__init__(details)
+        self.instance_id = instance_id
 
 
 class SidecarRejected(Exception):
     """The sidecar refused the request (the message says why)."""
+
+
+# gRPC's words for a call that never left this process: no connection could be made.
+_NOT_SENT = ("failed to connect", "connection refused", "connections to all backends failing")
+PROBE_DEADLINE = 2.0
 
 
 @dataclass(frozen=True)
@@ -114,12 +129,17 @@ class WorkflowClient:
         self._timeout = timeout
         self._channel = grpc.aio.insecure_channel(address or grpc_address())
         self._stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._dapr = dapr_pb2_grpc.DaprStub(self._channel)  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         await self._channel.close()
 
-    async def _call(self, method: str, request: Any) -> Any:
-        """One unary call with a deadline; a transient store read is retried (it wrote nothing)."""
+    async def _call(self, method: str, request: Any, changes: str | None = None) -> Any:
+        """One unary call with a deadline; a transient store read is retried (it wrote nothing).
+
+        `changes` names the instance a mutating call changes: if such a call was sent and its
+        answer is lost, the outcome is unknown rather than "not done".
+        """
         for attempt in range(TRANSIENT_RETRIES + 1):
             try:
                 return await getattr(self._stub, method)(
@@ -128,6 +148,8 @@ class WorkflowClient:
             except grpc.aio.AioRpcError as error:
                 details = error.details() or str(error.code())
                 if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    if changes is not None and not _never_sent(error):
+                        raise OutcomeUnknown(changes, details) from None
                     raise SidecarUnavailable(details) from None
                 if TRANSIENT_READ not in details:
                     raise SidecarRejected(details) from None
@@ -140,7 +162,7 @@ class WorkflowClient:
         request = pb.CreateInstanceRequest(
             name=workflow, instanceId=instance_id, input=_payload(payload)
         )
-        response = await self._call("StartInstance", request)
+        response = await self._call("StartInstance", request, changes=instance_id)
         return str(response.instanceId)
 
     async def get(self, instance_id: str) -> InstanceState | None:
@@ -173,27 +195,25 @@ class WorkflowClient:
 
     async def raise_event(self, instance_id: str, name: str, payload: Any) -> None:
         request = pb.RaiseEventRequest(instanceId=instance_id, name=name, input=_payload(payload))
-        await self._call("RaiseEvent", request)
+        await self._call("RaiseEvent", request, changes=instance_id)
 
     async def terminate(self, instance_id: str, reason: str | None) -> None:
         request = pb.TerminateRequest(
             instanceId=instance_id, output=_payload(reason), recursive=True
         )
-        await self._call("TerminateInstance", request)
+        await self._call("TerminateInstance", request, changes=instance_id)
 
     async def pause(self, instance_id: str, reason: str | None) -> None:
-        await self._call(
-            "SuspendInstance", pb.SuspendRequest(instanceId=instance_id, reason=_text(reason))
-        )
+        request = pb.SuspendRequest(instanceId=instance_id, reason=_text(reason))
+        await self._call("SuspendInstance", request, changes=instance_id)
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
-        await self._call(
-            "ResumeInstance", pb.ResumeRequest(instanceId=instance_id, reason=_text(reason))
-        )
+        request = pb.ResumeRequest(instanceId=instance_id, reason=_text(reason))
+        await self._call("ResumeInstance", request, changes=instance_id)
 
     async def purge(self, instance_id: str) -> int:
         request = pb.PurgeInstancesRequest(instanceId=instance_id, recursive=True)
-        response = await self._call("PurgeInstances", request)
+        response = await self._call("PurgeInstances", request, changes=instance_id)
         return int(response.deletedInstanceCount)
 
     async def list_ids(self, page_size: int, token: str | None) -> tuple[list[str], str | None]:
@@ -209,6 +229,42 @@ class WorkflowClient:
             "GetInstanceHistory", pb.GetInstanceHistoryRequest(instanceId=instance_id)
         )
         return [_event(e) for e in response.events]
+
+    # -- readiness probes: each answers within PROBE_DEADLINE, True when that path works now --
+
+    async def probe_state(self, probe_id: str) -> bool:
+        """The sidecar answers a workflow read (it reaches the state store)."""
+        request = pb.GetInstanceRequest(instanceId=probe_id)
+        return await self._probe(self._stub.GetInstance, request) is not None
+
+    async def probe_placement(self) -> bool:
+        """The actor runtime (workflows run as actors) is placed: placement is connected."""
+        response = await self._probe(self._dapr.GetMetadata, metadata_pb2.GetMetadataRequest())
+        actors = getattr(response, "actor_runtime", None)
+        return actors is not None and actors.host_ready and actors.placement.endswith(" connected")
+
+    async def probe_scheduler(self, name: str) -> bool:
+        """A job scheduled and deleted: the scheduler path every timer, reminder and event takes."""
+        job = jobs.Job(name=name, due_time="1h")
+        scheduled = jobs.ScheduleJobRequest(job=job, overwrite=True)
+        return (
+            await self._probe(self._dapr.ScheduleJob, scheduled) is not None
+            and await self._probe(self._dapr.DeleteJob, jobs.DeleteJobRequest(name=name))
+            is not None
+        )
+
+    async def _probe(self, method: Any, request: Any) -> Any:
+        """The answer within the probe deadline, or None; "no such instance" is an answer."""
+        timeout = min(PROBE_DEADLINE, self._timeout)
+        try:
+            return await method(request, timeout=timeout, metadata=self._metadata)
+        except grpc.aio.AioRpcError as error:
+            return error.details() if "no such instance" in (error.details() or "") else None
+
+
+def _never_sent(error: grpc.aio.AioRpcError) -> bool:
+    details = (error.details() or "").lower()
+    return error.code() == grpc.StatusCode.UNAVAILABLE and any(m in details for m in _NOT_SENT)
 
 
 def _event(event: Any) -> dict[str, Any]:

@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from app.api.errors import ApiError
+from app.api.errors import ApiError, not_ready
 from app.config import Settings
+from app.readiness import Readiness
 from app.sidecar import WorkflowClient
 
 API_KEY_HEADER = "X-API-Key"
@@ -51,3 +52,15 @@ def caller(
 
 
 CallerDep = Annotated[str | None, Depends(caller)]
+
+
+async def ready_caller(request: Request, settings: SettingsDep, who: CallerDep) -> str | None:
+    """The caller, once the runtime can take a change: waits for readiness, bounded."""
+    readiness: Readiness = request.app.state.readiness
+    if not await readiness.wait(settings.ready_wait_seconds):
+        raise not_ready(await readiness.check())
+    return who
+
+
+# For the endpoints that change something: an authorised caller and a runtime ready for it.
+ChangerDep = Annotated[str | None, Depends(ready_caller)]

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.sidecar import SidecarRejected, SidecarUnavailable
+from app.sidecar import OutcomeUnknown, SidecarRejected, SidecarUnavailable
 
 log = logging.getLogger("app.api")
 RETRY_AFTER_UNAVAILABLE = "5"
@@ -44,6 +44,16 @@ def error_response(
 
 def not_found(instance_id: str) -> ApiError:
     return ApiError(404, "not_found", f"No workflow instance with id {instance_id!r}")
+
+
+def not_ready(parts: dict[str, bool]) -> ApiError:
+    return ApiError(
+        503,
+        "not_ready",
+        "The workflow runtime is recovering; nothing was done. Retry after Retry-After seconds",
+        {"not_ready": sorted(name for name, ok in parts.items() if not ok)},
+        headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+    )
 
 
 def field_errors(errors: Any, *prefix: str) -> list[dict[str, Any]]:
@@ -80,8 +90,20 @@ def install(app: FastAPI) -> None:
         return error_response(
             503,
             "sidecar_unavailable",
-            "The Dapr sidecar is not reachable; retry shortly",
+            "The Dapr sidecar did not take the request; nothing was done. Retry shortly",
             headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+        )
+
+    @app.exception_handler(OutcomeUnknown)
+    async def outcome_unknown(_: Request, exc: OutcomeUnknown) -> JSONResponse:
+        log.warning("sidecar answer lost for %s: %s", exc.instance_id, exc)
+        status_url = f"/status/{exc.instance_id}"
+        return error_response(
+            504,
+            "outcome_unknown",
+            "The request reached the Dapr sidecar but its answer did not come in time: it may "
+            "have taken effect. Check the status URL before sending it again",
+            {"instance_id": exc.instance_id, "status_url": status_url},
         )
 
     @app.exception_handler(SidecarRejected)

@@ -1,14 +1,11 @@
 """Liveness and readiness."""
 
-import asyncio
-
 from fastapi import APIRouter, Request, Response
 
-from app.api.deps import ClientDep
-from app.sidecar import SidecarRejected, SidecarUnavailable
+from app.api.errors import RETRY_AFTER_UNAVAILABLE
+from app.readiness import Readiness
 
 router = APIRouter(tags=["health"])
-PROBE_ID = "readyz-probe"
 
 
 @router.get("/healthz")
@@ -17,17 +14,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Sidecar or workflow worker not ready"}})
-async def readyz(request: Request, response: Response, client: ClientDep) -> dict[str, bool]:
-    """The sidecar answers and the workflow worker's stream is connected."""
-    try:
-        await client.get(PROBE_ID)
-        sidecar = True
-    except (SidecarUnavailable, SidecarRejected):
-        sidecar = False
-    runtime = request.app.state.runtime
-    worker = await asyncio.to_thread(runtime.wait_for_worker_ready, 0.01)
-    if not (sidecar and worker):
+@router.get("/readyz", responses={503: {"description": "A part a request needs is not ready"}})
+async def readyz(request: Request, response: Response) -> dict[str, bool]:
+    """A start, an event and a timer would go through now: sidecar, placement, scheduler, worker."""
+    readiness: Readiness = request.app.state.readiness
+    parts = await readiness.check()
+    if not all(parts.values()):
         response.status_code = 503
-        response.headers["Retry-After"] = "2"
-    return {"sidecar": sidecar, "worker": bool(worker)}
+        response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
+    return parts

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import ValidationError
 
-from app.api.deps import CallerDep, ClientDep, SettingsDep
+from app.api.deps import ChangerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, field_errors, not_found
 from app.api.models import (
     Accepted,
@@ -81,7 +81,7 @@ async def get_status(
     "/workflows/{instance_id}/events/{event_name}",
     status_code=202,
     response_model=Accepted,
-    responses=error_responses(401, 404, 409, 415),
+    responses=error_responses(401, 504, 404, 409, 415),
 )
 async def raise_event(
     instance_id: InstanceIdPath,
@@ -89,7 +89,7 @@ async def raise_event(
     client: ClientDep,
     settings: SettingsDep,
     response: Response,
-    who: CallerDep,
+    who: ChangerDep,
     payload: Annotated[Any, Body(openapi_examples=APPROVE_EXAMPLE)] = None,
 ) -> Accepted:
     """Raise an event on a running instance (for example approval_received); JSON body."""
@@ -129,7 +129,7 @@ def _lifecycle(action: str, summary: str, message: str) -> None:
         client: ClientDep,
         settings: SettingsDep,
         response: Response,
-        _: CallerDep,
+        _: ChangerDep,
         body: ReasonBody | None = None,
     ) -> Accepted:
         await _running(client, instance_id, action)
@@ -142,7 +142,7 @@ def _lifecycle(action: str, summary: str, message: str) -> None:
         methods=["POST"],
         status_code=202,
         response_model=Accepted,
-        responses=error_responses(401, 404, 409),
+        responses=error_responses(401, 504, 404, 409),
         summary=action.capitalize(),
         description=summary,
         name=action,
@@ -159,9 +159,9 @@ _lifecycle("resume", "Resume a suspended instance.", "Resume requested")
 
 
 @router.delete(
-    "/workflows/{instance_id}", status_code=204, responses=error_responses(401, 404, 409)
+    "/workflows/{instance_id}", status_code=204, responses=error_responses(401, 504, 404, 409)
 )
-async def purge(instance_id: InstanceIdPath, client: ClientDep, _: CallerDep) -> Response:
+async def purge(instance_id: InstanceIdPath, client: ClientDep, _: ChangerDep) -> Response:
     """Delete a finished instance's state and history."""
     state = await _existing(client, instance_id)
     if not state.finished:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ValidationError
 
-from app.api.deps import CallerDep, ClientDep, SettingsDep
+from app.api.deps import ChangerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, field_errors
 from app.api.models import (
     INSTANCE_ID_PATTERN,
@@ -85,14 +85,14 @@ async def start(
     "/start-workflow",
     status_code=202,
     response_model=StartResponse,
-    responses=error_responses(401, 409),
+    responses=error_responses(401, 504, 409),
 )
 async def start_workflow(
     request: Annotated[StartRequest, Body(openapi_examples=START_EXAMPLES)],
     client: ClientDep,
     settings: SettingsDep,
     response: Response,
-    _: CallerDep,
+    _: ChangerDep,
 ) -> StartResponse:
     """Start a workflow; poll the returned status_url until it is finished."""
     return await start(request, client, settings, response)
@@ -110,7 +110,7 @@ def _typed_start(name: str) -> None:
         client: ClientDep,
         settings: SettingsDep,
         response: Response,
-        _: CallerDep,
+        _: ChangerDep,
         instance_id: InstanceIdQuery = None,
     ) -> StartResponse:
         request = StartRequest(
@@ -128,7 +128,7 @@ def _typed_start(name: str) -> None:
         methods=["POST"],
         status_code=202,
         response_model=StartResponse,
-        responses=error_responses(401, 409),
+        responses=error_responses(401, 504, 409),
         summary=f"Start {name}",
         description=spec.summary,
     )

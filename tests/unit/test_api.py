@@ -3,6 +3,8 @@
 The same endpoints run against the real sidecar in tests/integration/test_api.py.
 """
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from app.sidecar import InstanceState, SidecarRejected, SidecarUnavailable
+from app.readiness import CACHE_SECONDS
+from app.sidecar import InstanceState, OutcomeUnknown, SidecarRejected, SidecarUnavailable
 
 
 class FakeRuntime:
@@ -27,6 +30,8 @@ class FakeClient:
         self.started: list[tuple[str, Any, str]] = []
         self.events: list[tuple[str, str, Any]] = []
         self.down = False
+        self.scheduler_down = False
+        self.answer_lost = False
         self.refuse_start: str | None = None
 
     def _check(self) -> None:
@@ -54,6 +59,17 @@ class FakeClient:
 
     async def raise_event(self, instance_id: str, name: str, payload: Any) -> None:
         self.events.append((instance_id, name, payload))
+        if self.answer_lost:
+            raise OutcomeUnknown(instance_id, "deadline exceeded")
+
+    async def probe_state(self, probe_id: str) -> bool:
+        return not self.down
+
+    async def probe_placement(self) -> bool:
+        return not self.down
+
+    async def probe_scheduler(self, name: str) -> bool:
+        return not (self.down or self.scheduler_down)
 
     async def terminate(self, instance_id: str, reason: str | None) -> None:
         self.events.append((instance_id, "terminate", reason))
@@ -80,6 +96,7 @@ def http(fake: FakeClient) -> Iterator[TestClient]:
         yield client
 
 
+DECISION = {"approved": True, "approver": "A"}
 CHAIN = {
     "workflow": "task_chaining",
     "input": {"task_id": "t", "title": "Hello there", "description": "Long enough text"},
@@ -240,6 +257,59 @@ def test_sidecar_down_is_503_with_retry_after(http: TestClient, fake: FakeClient
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.json()["error"] == "sidecar_unavailable"
+
+
+def test_readyz_names_what_is_not_ready(http: TestClient, fake: FakeClient) -> None:
+    assert http.get("/readyz").json() == {
+        "sidecar": True,
+        "placement": True,
+        "scheduler": True,
+        "worker": True,
+    }
+    fake.scheduler_down = True
+    time.sleep(CACHE_SECONDS)  # past the cached answer
+    response = http.get("/readyz")
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert response.json()["scheduler"] is False
+
+
+def test_change_waits_for_readiness_then_503_not_ready_and_nothing_sent(
+    fake: FakeClient,
+) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    fake.scheduler_down = True
+    with client_for(fake, ready_wait_seconds=0.5) as http:
+        started = time.monotonic()
+        response = http.post("/workflows/po/events/approval_received", json=DECISION)
+        waited = time.monotonic() - started
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert response.json()["error"] == "not_ready"
+    assert response.json()["details"] == {"not_ready": ["scheduler"]}
+    assert 0.4 < waited < 3
+    assert fake.events == []
+
+
+def test_change_goes_through_once_the_runtime_recovers(fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    fake.scheduler_down = True
+    with client_for(fake, ready_wait_seconds=5) as http:
+        threading.Timer(0.5, lambda: setattr(fake, "scheduler_down", False)).start()
+        response = http.post("/workflows/po/events/approval_received", json=DECISION)
+    assert response.status_code == 202
+    assert len(fake.events) == 1
+
+
+def test_lost_answer_is_504_outcome_unknown_with_the_status_url(
+    http: TestClient, fake: FakeClient
+) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    fake.answer_lost = True
+    response = http.post("/workflows/po/events/approval_received", json=DECISION)
+    assert response.status_code == 504
+    body = response.json()
+    assert body["error"] == "outcome_unknown"
+    assert body["details"]["status_url"] == "/status/po"
+    assert "Retry-After" not in response.headers and "retry" not in body["message"].lower()
 
 
 def test_keys_protect_mutations_but_not_reads_health_or_docs(fake: FakeClient) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 import grpc
 import pytest
 
-from app.sidecar import SidecarRejected, SidecarUnavailable, WorkflowClient
+from app.sidecar import OutcomeUnknown, SidecarRejected, SidecarUnavailable, WorkflowClient
 
 
 def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
@@ -67,4 +67,18 @@ def test_unreachable_sidecar_is_unavailable_without_retry() -> None:
 def test_other_errors_are_rejections() -> None:
     stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, "something else"))
     with pytest.raises(SidecarRejected, match="something else"):
+        purge_with(stub)
+
+
+def test_change_whose_answer_is_lost_has_an_unknown_outcome() -> None:
+    stub = FlakyStub(rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"))
+    with pytest.raises(OutcomeUnknown) as unknown:
+        purge_with(stub)
+    assert unknown.value.instance_id == "x"
+    assert stub.calls == 1
+
+
+def test_connection_dropped_after_sending_a_change_is_an_unknown_outcome() -> None:
+    stub = FlakyStub(rpc_error(grpc.StatusCode.UNAVAILABLE, "Socket closed"))
+    with pytest.raises(OutcomeUnknown):
         purge_with(stub)
