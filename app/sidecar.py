@@ -47,6 +47,8 @@ class SidecarRejected(Exception):
 
 # gRPC's words for a call that never left this process: no connection could be made.
 _NOT_SENT = ("failed to connect", "connection refused", "connections to all backends failing")
+# daprd's words when a call it made on our behalf (to the scheduler, to an actor) ran out of time.
+_TIMED_OUT = ("context canceled", "context deadline exceeded")
 PROBE_DEADLINE = 2.0
 
 
@@ -147,9 +149,9 @@ class WorkflowClient:
                 )
             except grpc.aio.AioRpcError as error:
                 details = error.details() or str(error.code())
+                if changes is not None and _maybe_applied(error):
+                    raise OutcomeUnknown(changes, details) from None
                 if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                    if changes is not None and not _never_sent(error):
-                        raise OutcomeUnknown(changes, details) from None
                     raise SidecarUnavailable(details) from None
                 if TRANSIENT_READ not in details:
                     raise SidecarRejected(details) from None
@@ -262,9 +264,16 @@ class WorkflowClient:
             return error.details() if "no such instance" in (error.details() or "") else None
 
 
-def _never_sent(error: grpc.aio.AioRpcError) -> bool:
+def _maybe_applied(error: grpc.aio.AioRpcError) -> bool:
+    """A change that reached the sidecar and then failed on time may have been applied: daprd
+    stores an event before it schedules its reminder, and a reminder that times out does not
+    take the event back."""
     details = (error.details() or "").lower()
-    return error.code() == grpc.StatusCode.UNAVAILABLE and any(m in details for m in _NOT_SENT)
+    if error.code() == grpc.StatusCode.UNAVAILABLE:
+        return not any(marker in details for marker in _NOT_SENT)
+    return error.code() == grpc.StatusCode.DEADLINE_EXCEEDED or any(
+        marker in details for marker in _TIMED_OUT
+    )
 
 
 def _event(event: Any) -> dict[str, Any]:

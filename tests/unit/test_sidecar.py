@@ -82,3 +82,10 @@ def test_connection_dropped_after_sending_a_change_is_an_unknown_outcome() -> No
     stub = FlakyStub(rpc_error(grpc.StatusCode.UNAVAILABLE, "Socket closed"))
     with pytest.raises(OutcomeUnknown):
         purge_with(stub)
+
+
+def test_change_that_timed_out_inside_the_sidecar_has_an_unknown_outcome() -> None:
+    details = "error scheduling reminder job new-event-1 due to: context canceled"
+    stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, details))
+    with pytest.raises(OutcomeUnknown):
+        purge_with(stub)
