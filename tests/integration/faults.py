@@ -52,6 +52,30 @@ def post_accepted(api: httpx.Client, path: str, body: Any, timeout: float = 60.0
         time.sleep(float(response.headers.get("Retry-After", "1")))
 
 
+def ready(api: httpx.Client) -> bool:
+    try:
+        return api.get("/readyz").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def first_request_after_ready(row: "Recovery", api: httpx.Client, path: str, body: Any) -> None:
+    """Wait for /readyz to answer 200, then time one mutating request, as a careful client
+    would send it (on 503 it retries after Retry-After). The row keeps the first answer."""
+    deadline = time.monotonic() + 120
+    while not ready(api):
+        assert time.monotonic() < deadline, "not ready after 120 s"
+        time.sleep(0.1)
+    started = time.monotonic()
+    response = api.post(path, json=body)
+    row.first_request_seconds = round(time.monotonic() - started, 2)
+    row.first_request_status = response.status_code
+    if response.status_code == 503:
+        post_accepted(api, path, body)
+    else:
+        assert response.status_code == 202, response.text
+
+
 def status(api: httpx.Client, instance_id: str) -> dict[str, Any]:
     """The status, or an empty dict while the service answers with an error (it is recovering)."""
     try:
@@ -87,6 +111,8 @@ class Recovery:
     lost: int = 0
     ran_twice: int = 0
     recovery_seconds: float = 0.0
+    first_request_seconds: float | None = None
+    first_request_status: int | None = None
     started: float = field(default_factory=time.monotonic)
 
     def finish(self, results: dict[str, dict[str, Any]], ran_twice: int = 0) -> None:
@@ -99,13 +125,23 @@ class Recovery:
     def row(self) -> str:
         return (
             f"| {self.fault} | {self.in_flight} | {self.completed} | {self.lost} | "
-            f"{self.ran_twice} | {self.recovery_seconds} s |"
+            f"{self.ran_twice} | {self.recovery_seconds} s | {self._first_request()} |"
         )
+
+    def _first_request(self) -> str:
+        if self.first_request_seconds is None:
+            return ""
+        return f"{self.first_request_seconds} s ({self.first_request_status})"
+
+    def assert_first_request_prompt(self) -> None:
+        """After ready, the first change is accepted at once: the readiness check told the truth."""
+        assert self.first_request_status == 202, self.row()
+        assert self.first_request_seconds is not None and self.first_request_seconds < 2, self.row()
 
 
 # Filled by the fault tests, printed at the end of the run (tests/integration/conftest.py).
 ROWS: list[Recovery] = []
 TABLE_HEADER = (
     "| fault | workflows in flight | completed | lost | activities run twice | "
-    "time to recover |\n|---|---|---|---|---|---|"
+    "time to recover | first request after ready (s) |\n|---|---|---|---|---|---|---|"
 )

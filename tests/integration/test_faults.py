@@ -16,12 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.workflows.purchase_approval import APPROVAL_EVENT
 from tests.integration.conftest import running_stack, start, wait_for, wait_until
 from tests.integration.faults import (
     Recovery,
     analysed,
     executions,
     fan_out,
+    first_request_after_ready,
     post_accepted,
     status,
     wait_all,
@@ -74,11 +76,12 @@ def test_sidecar_killed_mid_workflow_worker_reconnects_without_app_restart(
     row = Recovery("daprd kill -9 mid fan-out", in_flight=len(ids))
     stack.kill("daprd-0")
     stack.start("daprd-0")
+    first_request_after_ready(row, api, "/workflows/fan_out_fan_in", {"task_ids": ["sc-after"]})
     results = wait_all(api, ids)
     row.finish(results, ran_twice=sum(n > 1 for n in analysed(stack).values()))
     assert row.completed == len(ids)
     assert stack.processes["app-0"].popen.pid == app_pid  # type: ignore[union-attr]
-    wait_until(lambda: api.get("/readyz").status_code == 200, what="ready again")
+    row.assert_first_request_prompt()
 
 
 def test_redis_restarted_mid_workflow_loses_nothing(fresh: tuple[Stack, httpx.Client]) -> None:
@@ -140,6 +143,24 @@ def test_control_plane_restart_timers_fire_once(fresh: tuple[Stack, httpx.Client
     ) == 1
 
 
+def test_scheduler_killed_first_request_after_ready_goes_through(
+    fresh: tuple[Stack, httpx.Client],
+) -> None:
+    stack, api = fresh
+    order = {"order_id": "sk-order", "product": "p", "quantity": 1, "cost": 5000}
+    approval = start(api, "purchase_approval", order)
+    wait_for(api, approval, {"RUNNING"})
+    row = Recovery("scheduler kill -9, approval pending", in_flight=1)
+    stack.kill("scheduler")
+    stack.start("scheduler")
+    decision = {"approved": True, "approver": "after scheduler crash"}
+    first_request_after_ready(row, api, f"/workflows/{approval}/events/approval_received", decision)
+    results = wait_all(api, [approval], timeout=90)
+    row.finish(results)
+    assert results[approval]["output"]["approved_by"] == "after scheduler crash"
+    row.assert_first_request_prompt()
+
+
 def test_two_replicas_share_work_and_survive_losing_one(tmp_path: Path) -> None:
     with running_stack(tmp_path, replicas=2) as stack:
         urls = [r.url for r in stack.replicas]
@@ -174,15 +195,24 @@ def test_duplicate_approval_places_the_order_once(fresh: tuple[Stack, httpx.Clie
         "purchase_approval",
         {"order_id": "dup-order", "product": "p", "quantity": 1, "cost": 5000},
     )
-    decision = {"approved": True, "approver": "twice"}
-    first = api.post(f"/workflows/{iid}/events/approval_received", json=decision)
-    second = api.post(f"/workflows/{iid}/events/approval_received", json=decision)
-    assert first.status_code == 202 and second.status_code in (202, 409)
-    assert wait_for(api, iid)["output"]["status"] == "approved"
+    event = f"/workflows/{iid}/events/approval_received"
+    # A client retrying after an unknown outcome, then a second approver changing their mind.
+    first = api.post(event, json={"approved": True, "approver": "first"})
+    retried = api.post(event, json={"approved": True, "approver": "first"})
+    other = api.post(event, json={"approved": False, "approver": "second"})
+    assert first.status_code == 202
+    assert retried.status_code in (202, 409) and other.status_code in (202, 409)
+    output = wait_for(api, iid)["output"]
+    assert (output["status"], output["approved_by"]) == ("approved", "first")
     time.sleep(1)
     assert executions(stack, r"order (dup-order) placed")["dup-order"] == 1
-    late = api.post(f"/workflows/{iid}/events/approval_received", json=decision)
-    assert late.status_code == 409
+    assert api.post(event, json={"approved": False, "approver": "late"}).status_code == 409
+    # The history keeps every decision that arrived while the order ran; only the first counts.
+    history = api.get(f"/workflows/{iid}/history").json()["events"]
+    raised = [e for e in history if e["kind"] == "eventRaised"]
+    delivered = 1 + sum(r.status_code == 202 for r in (retried, other))
+    assert len(raised) == delivered and raised[0]["name"] == APPROVAL_EVENT
+    assert [e["name"] for e in history if e["kind"] == "taskScheduled"].count("place_order") == 1
 
 
 def test_hostile_input_on_the_real_stack(fresh: tuple[Stack, httpx.Client]) -> None:
@@ -271,7 +301,8 @@ def test_make_run_stopped_and_started_again_loses_nothing(
             launcher.wait(30)
             launcher = launch()
             assert status(api, approval)["runtime_status"] == "RUNNING"
-            post_accepted(
+            first_request_after_ready(
+                row,
                 api,
                 f"/workflows/{approval}/events/approval_received",
                 {"approved": True, "approver": "after restart"},
@@ -280,6 +311,7 @@ def test_make_run_stopped_and_started_again_loses_nothing(
             row.finish(results)
             assert results[batch]["output"]["succeeded"] == 30
             assert results[approval]["output"]["approved_by"] == "after restart"
+            row.assert_first_request_prompt()
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(launcher.pid, signal.SIGINT)

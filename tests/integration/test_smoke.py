@@ -8,7 +8,8 @@ from tools.stack import Stack
 
 def test_service_is_ready_on_a_real_sidecar(api: httpx.Client, stack: Stack) -> None:
     assert api.get("/healthz").json() == {"status": "ok"}
-    assert api.get("/readyz").json() == {"sidecar": True, "worker": True}
+    ready = {"sidecar": True, "placement": True, "scheduler": True, "worker": True}
+    assert api.get("/readyz").json() == ready
     assert {"placement", "scheduler", "redis", "daprd-0", "app-0"} <= set(stack.processes)
 
 

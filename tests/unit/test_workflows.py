@@ -143,6 +143,15 @@ def test_malformed_decision_is_ignored_until_a_valid_one() -> None:
     assert (result.status, result.approved_by) == ("approved", "Ann")
 
 
+def test_second_decision_after_the_first_changes_nothing() -> None:
+    first, retried = {"approved": True, "approver": "Ann"}, {"approved": False, "approver": "Bo"}
+    ctx = FakeContext(events=[first, retried])
+    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert (result.status, result.approved_by) == ("approved", "Ann")
+    assert activity_names(ctx) == ["request_approval", "place_order"]
+    assert ctx.events == [retried]  # never read: it stays in the history and does nothing
+
+
 def test_missing_threshold_falls_back_to_the_safe_default() -> None:
     unset = order(5000).model_copy(update={"approval_threshold": None})
     result = run(purchase_approval.purchase_approval, FakeContext(), unset)
