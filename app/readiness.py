@@ -1,12 +1,14 @@
 """Ready means a start, an event and a timer would all go through now.
 
-One check covers what a request needs: the sidecar reaches the state store, the actor runtime
-(workflows run as actors) is placed, a job can be scheduled and deleted (the scheduler path every
+One check covers what a request needs: the sidecar reaches the state store, a workflow actor
+answers (placement has the actor types and is not rebalancing them: after a sidecar restart it
+holds every lookup for seconds), a job can be scheduled and deleted (the scheduler path every
 timer and event reminder takes), and the workflow worker's stream is connected. A scheduler that
 restarted after a crash answers its health check long before it accepts jobs (it waits until
 its previous leadership lease in etcd expires), so a connection flag is not enough.
 
-The answer is cached briefly so probes stay cheap; mutating requests wait for it, bounded.
+/readyz probes afresh; mutating requests use an answer up to a second old and wait, bounded,
+while it is not ready.
 """
 
 import asyncio
@@ -16,7 +18,9 @@ from typing import Any
 
 from app.sidecar import WorkflowClient
 
-PROBE_ID = "readyz-probe"
+# Outside the API's instance id pattern (it starts with "_"): no caller can start this instance,
+# so the probe's event is always refused and never reaches a real workflow.
+PROBE_ID = "_readyz-probe"
 CACHE_SECONDS = 1.0
 RETRY_SECONDS = 0.25
 
@@ -26,22 +30,25 @@ class Readiness:
         self._client, self._runtime = client, runtime
         self._job = f"readyz-{uuid.uuid4().hex[:12]}"  # one per process: replicas do not collide
         self._lock = asyncio.Lock()
-        self._checked_at = 0.0
+        self._started_at = 0.0
         self._last: dict[str, bool] = {}
 
-    async def check(self) -> dict[str, bool]:
-        """Each part's readiness; a recent answer is reused, concurrent callers share one."""
+    async def check(self, max_age: float = CACHE_SECONDS) -> dict[str, bool]:
+        """Each part's readiness from a probe started at most `max_age` seconds ago (a failed
+        one is kept RETRY_SECONDS at most); callers arriving together share one probe."""
+        asked = time.monotonic()
         async with self._lock:
-            ttl = CACHE_SECONDS if all(self._last.values()) else RETRY_SECONDS
-            if not self._last or time.monotonic() - self._checked_at >= ttl:
+            if not all(self._last.values()):
+                max_age = min(max_age, RETRY_SECONDS)
+            if not self._last or self._started_at < asked - max_age:
+                self._started_at = time.monotonic()
                 self._last = await self._probe()
-                self._checked_at = time.monotonic()
             return dict(self._last)
 
     async def _probe(self) -> dict[str, bool]:
         sidecar, placement, scheduler, worker = await asyncio.gather(
             self._client.probe_state(PROBE_ID),
-            self._client.probe_placement(),
+            self._client.probe_actors(PROBE_ID),
             self._client.probe_scheduler(self._job),
             asyncio.to_thread(self._runtime.wait_for_worker_ready, 0.01),
         )

@@ -17,7 +17,7 @@ import grpc
 from dapr.conf import settings as dapr_settings
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
 from dapr.ext.workflow._durabletask.internal import protos as pb
-from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2
+from dapr.proto.runtime.v1 import dapr_pb2_grpc
 from dapr.proto.runtime.v1 import jobs_pb2 as jobs
 from google.protobuf import json_format, wrappers_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -239,11 +239,11 @@ class WorkflowClient:
         request = pb.GetInstanceRequest(instanceId=probe_id)
         return await self._probe(self._stub.GetInstance, request) is not None
 
-    async def probe_placement(self) -> bool:
-        """The actor runtime (workflows run as actors) is placed: placement is connected."""
-        response = await self._probe(self._dapr.GetMetadata, metadata_pb2.GetMetadataRequest())
-        actors = getattr(response, "actor_runtime", None)
-        return actors is not None and actors.host_ready and actors.placement.endswith(" connected")
+    async def probe_actors(self, probe_id: str) -> bool:
+        """A workflow actor answers now: placement finds it and it activates. An event for an
+        instance that does not exist takes that path and is refused; nothing is stored."""
+        request = pb.RaiseEventRequest(instanceId=probe_id, name="readyz")
+        return await self._probe(self._stub.RaiseEvent, request) is not None
 
     async def probe_scheduler(self, name: str) -> bool:
         """A job scheduled and deleted: the scheduler path every timer, reminder and event takes."""

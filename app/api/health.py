@@ -18,7 +18,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request, response: Response) -> dict[str, bool]:
     """A start, an event and a timer would go through now: sidecar, placement, scheduler, worker."""
     readiness: Readiness = request.app.state.readiness
-    parts = await readiness.check()
+    parts = await readiness.check(max_age=0)
     if not all(parts.values()):
         response.status_code = 503
         response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
