@@ -1,16 +1,13 @@
-"""Settings: thresholds, timeouts and limits, from the environment (prefix ``APP_``).
+"""Settings: thresholds, timeouts, limits and keys, from the environment (prefix ``APP_``).
 
-The sidecar's own address variables (``DAPR_GRPC_PORT``, ``DAPR_API_TOKEN``...) stay the SDK's:
-the sidecar injector sets them on Kubernetes and the local launcher sets them here.
+Read from the process environment and, when present, from a ``.env`` file in the working
+directory (the environment wins). The sidecar's own address variables (``DAPR_GRPC_PORT``,
+``DAPR_API_TOKEN``...) stay the SDK's: the sidecar injector sets them on Kubernetes and the local
+launcher sets them here. This module imports nothing from the app: everything else reads it.
 """
-
-from functools import lru_cache
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from app.workflows.fan_out_fan_in import MAX_PARALLEL
-from app.workflows.purchase_approval import DEFAULT_APPROVAL_THRESHOLD
 
 
 class Settings(BaseSettings):
@@ -18,16 +15,16 @@ class Settings(BaseSettings):
 
     # purchase_approval
     approval_threshold: float = Field(
-        DEFAULT_APPROVAL_THRESHOLD,
-        ge=0,
-        description="Orders at or above this cost wait for a human",
+        1000.0, ge=0, description="Orders at or above this cost wait for a human"
     )
-    # fan_out_fan_in
+    # fan_out_fan_in; the upper bound is fan_out_fan_in.MAX_PARALLEL (a unit test holds them equal)
     default_max_parallel: int = Field(
-        100, ge=1, le=MAX_PARALLEL, description="Activities in flight per fan-out"
+        100, ge=1, le=1000, description="Activities in flight per fan-out when the input sets none"
     )
     # monitor
-    monitor_check_timeout_seconds: float = Field(5.0, gt=0)
+    monitor_check_timeout_seconds: float = Field(
+        5.0, gt=0, description="Deadline for one health check of a monitor"
+    )
     monitor_allowed_hosts: str = Field(
         "", description="Comma-separated hosts a monitor may check; empty allows any"
     )
@@ -35,18 +32,28 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 202 and running status")
     sidecar_timeout_seconds: float = Field(10.0, gt=0, description="Deadline for one sidecar call")
-    worker_ready_timeout_seconds: float = Field(60.0, gt=0)
+    worker_ready_timeout_seconds: float = Field(
+        60.0, gt=0, description="How long the workflow worker waits for its stream at start"
+    )
     ready_wait_seconds: float = Field(
         15.0, ge=0, description="How long a change waits for a recovering runtime before a 503"
     )
     # Workflow worker: async activities make a high cap cheap.
-    max_concurrent_activities: int = Field(1000, ge=1)
-    max_concurrent_workflows: int = Field(500, ge=1)
+    max_concurrent_activities: int = Field(
+        1000, ge=1, description="Activity work items the worker runs at once"
+    )
+    max_concurrent_workflows: int = Field(
+        500, ge=1, description="Workflow work items the worker runs at once"
+    )
     worker_threads: int | None = Field(None, ge=1, description="Sync activities' pool; SDK default")
     benchmark_workflows: bool = Field(False, description="Register bench_chain (make bench)")
-    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
-    # Access control: "owner:key,owner:key". Empty means the mutating endpoints are open.
-    api_keys: SecretStr = SecretStr("")
+    log_level: str = Field(
+        "INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="The app's log level"
+    )
+    api_keys: SecretStr = Field(
+        SecretStr(""),
+        description='"owner:key,owner:key"; empty leaves the mutating endpoints open',
+    )
 
     @field_validator("api_keys")
     @classmethod
@@ -60,6 +67,7 @@ class Settings(BaseSettings):
         return _parse_keys(self.api_keys.get_secret_value())
 
     def monitor_hosts(self) -> frozenset[str]:
+        """The monitor allow-list, lower-cased; empty when any host may be checked."""
         return frozenset(
             h.strip().lower() for h in self.monitor_allowed_hosts.split(",") if h.strip()
         )
@@ -75,8 +83,3 @@ def _parse_keys(text: str) -> dict[str, str]:
             raise ValueError(f"APP_API_KEYS gives one key to both {owners[key]!r} and {owner!r}")
         owners[key] = owner
     return owners
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

@@ -4,36 +4,43 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Protocol
 
-import dapr.ext.workflow as wf
 from fastapi import FastAPI
 
 from app.api import errors, health, instances, start
 from app.api.limits import BodySizeLimit
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.readiness import Readiness
 from app.runtime import build_runtime
-from app.sidecar import WorkflowClient
+from app.sidecar import Sidecar, WorkflowClient
 from app.telemetry import setup_tracing
 
 log = logging.getLogger("app")
 
 
-def _start_runtime(runtime: wf.WorkflowRuntime) -> None:
+class Worker(Protocol):
+    """What the lifespan asks of the workflow worker: wf.WorkflowRuntime, or a stand-in in tests."""
+
+    def start(self) -> None: ...
+    def shutdown(self) -> None: ...
+    def wait_for_worker_ready(self, timeout: float) -> bool: ...
+
+
+def _start_runtime(runtime: Worker) -> None:
     """Connect the worker; if the sidecar is not up yet it keeps trying and /readyz says so."""
     try:
-        runtime.start()  # type: ignore[no-untyped-call]
+        runtime.start()
     except RuntimeError as error:
         log.warning("workflow worker not ready yet (%s); it keeps reconnecting", error)
 
 
 def create_app(
     settings: Settings | None = None,
-    runtime_factory: Callable[[Settings], Any] = build_runtime,
-    client_factory: Callable[[Settings], Any] | None = None,
+    runtime_factory: Callable[[Settings], Worker] = build_runtime,
+    client_factory: Callable[[Settings], Sidecar] | None = None,
 ) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings or Settings()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from app.sidecar import WorkflowClient
+from app.sidecar import Sidecar
 
 # Outside the API's instance id pattern (it starts with "_"): no caller can start this instance,
 # so the probe's event is always refused and never reaches a real workflow.
@@ -26,7 +26,7 @@ RETRY_SECONDS = 0.25
 
 
 class Readiness:
-    def __init__(self, client: WorkflowClient, runtime: Any) -> None:
+    def __init__(self, client: Sidecar, runtime: Any) -> None:
         self._client, self._runtime = client, runtime
         self._job = f"readyz-{uuid.uuid4().hex[:12]}"  # one per process: replicas do not collide
         self._lock = asyncio.Lock()

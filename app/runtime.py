@@ -1,15 +1,12 @@
-"""Every workflow and activity, registered in one place under explicit, stable names.
+"""The workflow worker: every workflow and activity, registered in one place under stable names.
 
-Names are a wire contract with the durable history: renaming one breaks running instances.
+Tests import the workflow modules without side effects; only build_runtime registers anything.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import dapr.ext.workflow as wf
-from pydantic import BaseModel
 
 from app.config import Settings
 from app.workflows import (
@@ -20,128 +17,48 @@ from app.workflows import (
     purchase_approval,
     task_chaining,
 )
-from app.workflows.tasks import TaskItem
 
-Prepare = Callable[[Any, Settings], Any]
+Workflow = Callable[..., Any]
+Activity = Callable[..., Any]
 
-
-@dataclass(frozen=True)
-class WorkflowSpec:
-    name: str
-    function: Callable[..., Any]
-    input_model: type[BaseModel]
-    summary: str
-    example: dict[str, Any]
-    # Fixes settings-dependent values into the input at start, so that replays see the same ones.
-    prepare: Prepare
-
-    def build_input(self, raw: dict[str, Any], settings: Settings) -> BaseModel:
-        """Validate raw input against the workflow's model (raises ValidationError)."""
-        return self.prepare(self.input_model.model_validate(raw), settings)  # type: ignore[no-any-return]
+# Registered under these names: a contract with running instances' histories. Renaming one, or
+# changing the order of what a workflow yields, breaks the instances that are running it.
 
 
-def _unchanged(value: Any, _: Settings) -> Any:
-    return value
+def workflows(settings: Settings) -> dict[str, Workflow]:
+    """Every workflow the worker runs, by its registered name."""
+    registered: dict[str, Workflow] = {
+        task_chaining.NAME: task_chaining.task_chaining,
+        fan_out_fan_in.NAME: fan_out_fan_in.fan_out_fan_in,
+        hybrid.NAME: hybrid.hybrid,
+        monitor.NAME: monitor.monitor,
+        purchase_approval.NAME: purchase_approval.purchase_approval,
+    }
+    if settings.benchmark_workflows:
+        registered[benchmark.NAME] = benchmark.bench_chain
+    return registered
 
 
-def _fan_out_defaults(batch: fan_out_fan_in.FanOutInput, settings: Settings) -> Any:
-    if batch.max_parallel is None:
-        batch.max_parallel = settings.default_max_parallel
-    return batch
-
-
-def _approval_threshold(order: purchase_approval.PurchaseOrder, settings: Settings) -> Any:
-    # The threshold is the service's policy, never the caller's.
-    order.approval_threshold = settings.approval_threshold
-    return order
-
-
-def _monitor_target(job: monitor.MonitorInput, settings: Settings) -> Any:
-    if not monitor.host_allowed(str(job.url), settings.monitor_hosts()):
-        raise ValueError(f"{job.url.host!r} is not in APP_MONITOR_ALLOWED_HOSTS")
-    return job
-
-
-def _spec(
-    module: ModuleType,
-    input_model: type[BaseModel],
-    example: dict[str, Any],
-    prepare: Prepare = _unchanged,
-) -> WorkflowSpec:
-    function = getattr(module, module.NAME)
-    summary = (function.__doc__ or "").strip()
-    return WorkflowSpec(module.NAME, function, input_model, summary, example, prepare)
-
-
-CATALOG: dict[str, WorkflowSpec] = {
-    spec.name: spec
-    for spec in (
-        _spec(
-            task_chaining,
-            TaskItem,
-            {
-                "task_id": "task-001",
-                "title": "URGENT: fix login",
-                "description": "The login API returns 500 for SSO users",
-            },
-        ),
-        _spec(
-            fan_out_fan_in,
-            fan_out_fan_in.FanOutInput,
-            {
-                "task_ids": ["task-001", "task-002", "fail-003"],
-                "work_seconds": 0.5,
-            },
-            _fan_out_defaults,
-        ),
-        _spec(
-            hybrid,
-            hybrid.HybridInput,
-            {
-                "tasks": [
-                    {
-                        "task_id": "t1",
-                        "title": "URGENT: API outage",
-                        "description": "Payments API times out",
-                    },
-                    {"task_id": "t2", "title": "Bug", "description": "short"},
-                ]
-            },
-        ),
-        _spec(
-            monitor,
-            monitor.MonitorInput,
-            {
-                "job_id": "self-check",
-                "url": "http://localhost:8000/healthz",
-                "healthy_interval_seconds": 10,
-                "unhealthy_interval_seconds": 2,
-                "max_checks": 3,
-            },
-            _monitor_target,
-        ),
-        _spec(
-            purchase_approval,
-            purchase_approval.PurchaseOrder,
-            {
-                "order_id": "order-1001",
-                "product": "Laptop",
-                "quantity": 2,
-                "cost": 5000,
-                "approval_timeout_seconds": 600,
-            },
-            _approval_threshold,
-        ),
+def activities(settings: Settings) -> dict[str, Activity]:
+    """Every activity the worker runs, by its registered name, bound to the settings it needs."""
+    check_policy = monitor.CheckPolicy(
+        allowed_hosts=settings.monitor_hosts(),
+        timeout_seconds=settings.monitor_check_timeout_seconds,
     )
-}
-WORKFLOW_NAMES = tuple(CATALOG)
-MODULES: tuple[ModuleType, ...] = (
-    task_chaining,
-    fan_out_fan_in,
-    hybrid,
-    monitor,
-    purchase_approval,
-)
+    return {
+        "validate_task": task_chaining.validate_task,
+        "enrich_task": task_chaining.enrich_task,
+        "score_task": task_chaining.score_task,
+        "handle_chain_error": task_chaining.handle_chain_error,
+        "analyze_item": fan_out_fan_in.analyze_item,  # bench_chain calls it too
+        "validate_item": hybrid.validate_item,
+        "process_item": hybrid.process_item,
+        monitor.CHECK_ENDPOINT: monitor.check_endpoint_activity(check_policy),
+        "send_alert": monitor.send_alert,
+        "request_approval": purchase_approval.request_approval,
+        "place_order": purchase_approval.place_order,
+        "release_reservation": purchase_approval.release_reservation,
+    }
 
 
 def build_runtime(settings: Settings) -> wf.WorkflowRuntime:
@@ -152,10 +69,8 @@ def build_runtime(settings: Settings) -> wf.WorkflowRuntime:
         maximum_thread_pool_workers=settings.worker_threads,
         worker_ready_timeout=settings.worker_ready_timeout_seconds,
     )
-    modules = MODULES + ((benchmark,) if settings.benchmark_workflows else ())
-    for module in modules:
-        for name, workflow in module.WORKFLOWS.items():
-            runtime.register_workflow(workflow, name=name)
-        for name, activity in module.ACTIVITIES.items():
-            runtime.register_activity(activity, name=name)
+    for name, workflow in workflows(settings).items():
+        runtime.register_workflow(workflow, name=name)
+    for name, activity in activities(settings).items():
+        runtime.register_activity(activity, name=name)
     return runtime

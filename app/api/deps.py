@@ -9,7 +9,7 @@ from fastapi.security import APIKeyHeader
 from app.api.errors import ApiError, not_ready
 from app.config import Settings
 from app.readiness import Readiness
-from app.sidecar import WorkflowClient
+from app.sidecar import Sidecar
 
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(
@@ -19,8 +19,8 @@ _api_key = APIKeyHeader(
 )
 
 
-def get_client(request: Request) -> WorkflowClient:
-    client: WorkflowClient = request.app.state.client
+def get_client(request: Request) -> Sidecar:
+    client: Sidecar = request.app.state.client
     return client
 
 
@@ -29,7 +29,7 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-ClientDep = Annotated[WorkflowClient, Depends(get_client)]
+ClientDep = Annotated[Sidecar, Depends(get_client)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

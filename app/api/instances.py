@@ -4,8 +4,9 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from app.api.catalogue import CATALOG, EVENT_EXAMPLES
 from app.api.deps import ChangerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, field_errors, not_found
 from app.api.models import (
@@ -20,28 +21,25 @@ from app.api.models import (
     error_responses,
 )
 from app.config import Settings
-from app.sidecar import InstanceState, WorkflowClient
-from app.workflows.purchase_approval import APPROVAL_EVENT, ApprovalDecision
+from app.sidecar import InstanceState, Sidecar
+from app.workflows.events import SignedEvent
 
 router = APIRouter(tags=["instances"])
 MAX_WAIT_SECONDS = 30
-APPROVE_EXAMPLE = {
-    "approve": {"value": {"approved": True, "approver": "Jane Doe", "comment": "Within budget"}}
-}
 
 
 def _status(state: InstanceState) -> WorkflowStatus:
     return WorkflowStatus(**state.__dict__)
 
 
-async def _existing(client: WorkflowClient, instance_id: str) -> InstanceState:
+async def _existing(client: Sidecar, instance_id: str) -> InstanceState:
     state = await client.get(instance_id)
     if state is None:
         raise not_found(instance_id)
     return state
 
 
-async def _running(client: WorkflowClient, instance_id: str, action: str) -> InstanceState:
+async def _running(client: Sidecar, instance_id: str, action: str) -> InstanceState:
     state = await _existing(client, instance_id)
     if state.finished:
         raise ApiError(
@@ -90,7 +88,7 @@ async def raise_event(
     settings: SettingsDep,
     response: Response,
     who: ChangerDep,
-    payload: Annotated[Any, Body(openapi_examples=APPROVE_EXAMPLE)] = None,
+    payload: Annotated[Any, Body(openapi_examples=EVENT_EXAMPLES)] = None,
 ) -> Accepted:
     """Raise an event on a running instance (for example approval_received); JSON body."""
     if isinstance(payload, bytes):  # a body sent as something other than JSON
@@ -100,25 +98,30 @@ async def raise_event(
             "Send the event's payload as JSON (Content-Type: application/json)",
         )
     state = await _running(client, instance_id, "raise an event")
-    if state.workflow == "purchase_approval" and event_name == APPROVAL_EVENT:
-        payload = _approval(payload, who)
+    spec = CATALOG.get(state.workflow)
+    model = spec.events.get(event_name) if spec else None
+    if model is not None:
+        payload = _declared_event(model, event_name, payload, who)
     await client.raise_event(instance_id, event_name, payload)
     return _accepted(instance_id, f"Event {event_name!r} raised", response, settings)
 
 
-def _approval(payload: Any, who: str | None) -> dict[str, Any]:
-    """A decision the workflow can read, stamped with the API key's owner when keys are on."""
+def _declared_event(
+    model: type[BaseModel], event_name: str, payload: Any, who: str | None
+) -> dict[str, Any]:
+    """A payload the workflow can read, stamped with the API key's owner when keys are on."""
     try:
-        decision = ApprovalDecision.model_validate(payload)
+        event = model.model_validate(payload)
     except ValidationError as error:
         raise ApiError(
             422,
             "invalid_event",
-            "Not a valid approval decision",
+            f"Not a valid {event_name} payload",
             field_errors(error.errors(), "body"),
         ) from None
-    decision.authorized_by = who  # only the service may say who was authenticated
-    return decision.model_dump(mode="json")
+    if isinstance(event, SignedEvent):
+        event.authorized_by = who  # only the service may say who was authenticated
+    return event.model_dump(mode="json")
 
 
 def _lifecycle(action: str, summary: str, message: str) -> None:

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, Field
 
+from app.api.catalogue import CATALOG
 from app.config import Settings
-from app.runtime import WORKFLOW_NAMES
 
 # Letters, digits and . _ : - ; starts with a letter or digit; no path tricks, no surprises in logs.
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -34,7 +34,7 @@ class StartRequest(BaseModel):
     workflow: str = Field(
         description="One of the registered workflow names",
         examples=["task_chaining"],
-        json_schema_extra={"enum": list(WORKFLOW_NAMES)},  # a dropdown in Swagger UI
+        json_schema_extra={"enum": list(CATALOG)},  # a dropdown in Swagger UI
     )
     input: dict[str, Any] = Field(default_factory=dict, description="That workflow's input")
     instance_id: str | None = Field(

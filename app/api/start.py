@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ValidationError
 
+from app.api.catalogue import CATALOG
 from app.api.deps import ChangerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, field_errors
 from app.api.models import (
@@ -16,8 +17,7 @@ from app.api.models import (
     error_responses,
 )
 from app.config import Settings
-from app.runtime import CATALOG
-from app.sidecar import SidecarRejected, WorkflowClient
+from app.sidecar import Sidecar, SidecarRejected
 
 router = APIRouter(tags=["start"])
 # What daprd answers when the id belongs to an instance that is still active.
@@ -36,7 +36,7 @@ def _unknown(name: str) -> ApiError:
 
 
 async def start(
-    request: StartRequest, client: WorkflowClient, settings: Settings, response: Response
+    request: StartRequest, client: Sidecar, settings: Settings, response: Response
 ) -> StartResponse:
     """Validate, refuse an id in use, start; nothing starts unless everything is valid."""
     spec = CATALOG.get(request.workflow)

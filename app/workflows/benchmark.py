@@ -28,7 +28,3 @@ def bench_chain(ctx: wf.DaprWorkflowContext, chain: ChainInput) -> Generator[Any
         result = yield ctx.call_activity(analyze_item, input=item)
         total += int(result["score"])
     return total
-
-
-WORKFLOWS = {NAME: bench_chain}
-ACTIVITIES: dict[str, Any] = {}  # analyze_item is registered by fan_out_fan_in

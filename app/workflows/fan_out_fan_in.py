@@ -13,14 +13,9 @@ from typing import Any
 import dapr.ext.workflow as wf
 from pydantic import BaseModel, Field
 
-from app.workflows.support import (
-    STEP_RETRY,
-    fail_if_simulated,
-    failure_reason,
-    idempotency_key,
-    log,
-    replay_safe_log,
-)
+from app.workflows.context import failure_reason, idempotency_key, log, replay_safe_log
+from app.workflows.downstream import fail_if_simulated
+from app.workflows.retry import STEP_RETRY
 
 NAME = "fan_out_fan_in"
 MAX_WORK_SECONDS = 300.0
@@ -161,8 +156,3 @@ def _part(part: FanOutInput, child: Any) -> list[ItemResult]:
         error = failure_reason(child.get_exception())
         return [ItemResult(task_id=i, succeeded=False, error=error) for i in part.task_ids]
     return FanOutResult.model_validate(child.get_result()).individual_results
-
-
-WORKFLOWS = {NAME: fan_out_fan_in}
-# Registered under these names: a contract with running instances' histories.
-ACTIVITIES = {"analyze_item": analyze_item}

@@ -11,9 +11,10 @@ from typing import Any, Literal
 import dapr.ext.workflow as wf
 from pydantic import BaseModel, Field
 
-from app.workflows import tasks as rules
-from app.workflows.support import STEP_RETRY, replay_safe_log
-from app.workflows.tasks import Scored, TaskItem, Validation
+from app.workflows import rules
+from app.workflows.context import replay_safe_log
+from app.workflows.retry import STEP_RETRY
+from app.workflows.rules import Scored, TaskItem, Validation
 
 NAME = "hybrid"
 MAX_TASKS = 1000
@@ -68,8 +69,3 @@ def hybrid(ctx: wf.DaprWorkflowContext, batch: HybridInput) -> Generator[Any, An
         rejected_ids=rejected,
         results=[Scored.model_validate(p) for p in processed],
     )
-
-
-WORKFLOWS = {NAME: hybrid}
-# Registered under these names: a contract with running instances' histories.
-ACTIVITIES = {"validate_item": validate_item, "process_item": process_item}

@@ -13,7 +13,8 @@ none: stop it by terminating it, or give it max_checks.
 """
 
 import json
-from collections.abc import Generator
+from collections.abc import Callable, Coroutine, Generator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,10 +22,12 @@ import dapr.ext.workflow as wf
 import httpx
 from pydantic import BaseModel, Field, HttpUrl
 
-from app.config import get_settings
-from app.workflows.support import OUTSIDE_RETRY, idempotency_key, log, replay_safe_log
+from app.workflows.context import idempotency_key, log, replay_safe_log
+from app.workflows.retry import OUTSIDE_RETRY
 
 NAME = "monitor"
+# Called by name: the activity is made at registration, with the service's check policy.
+CHECK_ENDPOINT = "check_endpoint"
 # A blip is retried before it counts: 0.5 s, then 1 s.
 CHECK_RETRY = wf.RetryPolicy(
     first_retry_interval=timedelta(milliseconds=500),
@@ -78,18 +81,36 @@ def host_allowed(url: str, allowed: frozenset[str]) -> bool:
     return not allowed or (httpx.URL(url).host or "").lower() in allowed
 
 
-async def check_endpoint(ctx: wf.WorkflowActivityContext, url: str) -> CheckResult:
-    """GET the url: healthy below 500. A transport error raises, so it is retried first."""
-    settings = get_settings()
-    if not host_allowed(url, settings.monitor_hosts()):
-        return CheckResult(healthy=False, detail="host not in APP_MONITOR_ALLOWED_HOSTS")
-    # Redirects are not followed: a check must not be steered to another host.
-    async with httpx.AsyncClient(timeout=settings.monitor_check_timeout_seconds) as client:
-        response = await client.get(url)
-    healthy = response.status_code < 500
-    return CheckResult(
-        healthy=healthy, status_code=response.status_code, detail=f"HTTP {response.status_code}"
-    )
+@dataclass(frozen=True)
+class CheckPolicy:
+    """Which hosts a check may reach and how long it may take (from the service's settings)."""
+
+    allowed_hosts: frozenset[str]
+    timeout_seconds: float
+
+
+CheckEndpoint = Callable[[wf.WorkflowActivityContext, str], Coroutine[Any, Any, CheckResult]]
+
+
+def check_endpoint_activity(policy: CheckPolicy) -> CheckEndpoint:
+    """The check_endpoint activity, bound to the policy it enforces."""
+
+    async def check_endpoint(ctx: wf.WorkflowActivityContext, url: str) -> CheckResult:
+        """GET the url: healthy below 500. A transport error raises, so it is retried first."""
+        # Checked again here: a monitor started before the allow-list was narrowed obeys it too.
+        if not host_allowed(url, policy.allowed_hosts):
+            return CheckResult(healthy=False, detail="host not in APP_MONITOR_ALLOWED_HOSTS")
+        # Redirects are not followed: a check must not be steered to another host.
+        async with httpx.AsyncClient(timeout=policy.timeout_seconds) as client:
+            response = await client.get(url)
+        healthy = response.status_code < 500
+        return CheckResult(
+            healthy=healthy,
+            status_code=response.status_code,
+            detail=f"HTTP {response.status_code}",
+        )
+
+    return check_endpoint
 
 
 def send_alert(ctx: wf.WorkflowActivityContext, alert: Alert) -> None:
@@ -109,7 +130,7 @@ def monitor(
     """Check, alert on a healthy-to-unhealthy transition, sleep durably, continue as new."""
     try:
         check = CheckResult.model_validate(
-            (yield ctx.call_activity(check_endpoint, input=str(job.url), retry_policy=CHECK_RETRY))
+            (yield ctx.call_activity(CHECK_ENDPOINT, input=str(job.url), retry_policy=CHECK_RETRY))
         )
     except wf.TaskFailedError as error:
         check = CheckResult(healthy=False, detail=f"unreachable: {error}")
@@ -153,8 +174,3 @@ def _alert(
         replay_safe_log(ctx, "alert for %s not sent: %s", job.job_id, error)
         return 0
     return 1
-
-
-WORKFLOWS = {NAME: monitor}
-# Registered under these names: a contract with running instances' histories.
-ACTIVITIES = {"check_endpoint": check_endpoint, "send_alert": send_alert}

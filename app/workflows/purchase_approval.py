@@ -14,11 +14,12 @@ from typing import Any, Literal
 import dapr.ext.workflow as wf
 from pydantic import BaseModel, Field, ValidationError
 
-from app.workflows.support import OUTSIDE_RETRY, idempotency_key, log, replay_safe_log
+from app.workflows.context import idempotency_key, log, replay_safe_log
+from app.workflows.events import SignedEvent
+from app.workflows.retry import OUTSIDE_RETRY
 
 NAME = "purchase_approval"
 APPROVAL_EVENT = "approval_received"
-DEFAULT_APPROVAL_THRESHOLD = 1000.0
 
 
 class PurchaseOrder(BaseModel):
@@ -28,17 +29,18 @@ class PurchaseOrder(BaseModel):
     cost: float = Field(ge=0, le=1e12, examples=[5000])
     approval_timeout_seconds: float = Field(86_400, ge=1, le=30 * 86_400)
     approval_threshold: float | None = Field(
-        None, ge=0, description="Set by the service from its settings; a value sent is replaced"
+        None,
+        ge=0,
+        description="Set by the service from APP_APPROVAL_THRESHOLD; a value sent is replaced",
     )
 
 
-class ApprovalDecision(BaseModel):
+class ApprovalDecision(SignedEvent):
     """The payload of the approval_received event."""
 
     approved: bool
     approver: str = Field(min_length=1, max_length=200, examples=["Jane Doe"])
     comment: str | None = Field(None, max_length=2000)
-    authorized_by: str | None = Field(None, description="Set by the service: the API key's owner")
 
 
 class PurchaseResult(BaseModel):
@@ -90,8 +92,9 @@ def purchase_approval(
     ctx: wf.DaprWorkflowContext, order: PurchaseOrder
 ) -> Generator[Any, Any, PurchaseResult]:
     """Place small orders at once; wait for a decision or the timeout on large ones."""
+    # The service always sets the threshold; without one, every order waits for a human.
     threshold = order.approval_threshold
-    if order.cost < (DEFAULT_APPROVAL_THRESHOLD if threshold is None else threshold):
+    if threshold is not None and order.cost < threshold:
         yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
         return PurchaseResult(
             order_id=order.order_id, status="auto_approved", message="Auto-approved"
@@ -121,10 +124,5 @@ def purchase_approval(
     return PurchaseResult.decided(order, decision)
 
 
-WORKFLOWS = {NAME: purchase_approval}
-# Registered under these names: a contract with running instances' histories.
-ACTIVITIES = {
-    "request_approval": request_approval,
-    "place_order": place_order,
-    "release_reservation": release_reservation,
-}
+# The events this workflow waits for, with the payload the API validates before raising one.
+EVENTS: dict[str, type[BaseModel]] = {APPROVAL_EVENT: ApprovalDecision}

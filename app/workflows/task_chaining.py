@@ -13,14 +13,10 @@ from typing import Any, Literal
 import dapr.ext.workflow as wf
 from pydantic import BaseModel
 
-from app.workflows import tasks
-from app.workflows.support import (
-    STEP_RETRY,
-    fail_if_simulated,
-    failure_reason,
-    log,
-    replay_safe_log,
-)
+from app.workflows import rules
+from app.workflows.context import failure_reason, log, replay_safe_log
+from app.workflows.downstream import fail_if_simulated
+from app.workflows.retry import STEP_RETRY
 
 NAME = "task_chaining"
 
@@ -44,20 +40,20 @@ class ChainStepFailed(Exception):
     """Raised by the workflow so that its status is FAILED with the step and the reason."""
 
 
-def validate_task(ctx: wf.WorkflowActivityContext, task: tasks.TaskItem) -> tasks.Validation:
+def validate_task(ctx: wf.WorkflowActivityContext, task: rules.TaskItem) -> rules.Validation:
     """Check the task against the rules; list every problem."""
-    return tasks.validate(task)
+    return rules.validate(task)
 
 
-def enrich_task(ctx: wf.WorkflowActivityContext, task: tasks.TaskItem) -> tasks.Enriched:
+def enrich_task(ctx: wf.WorkflowActivityContext, task: rules.TaskItem) -> rules.Enriched:
     """Tag the task from its title and description."""
     fail_if_simulated(task.task_id, "enrich")
-    return tasks.enrich(task)
+    return rules.enrich(task)
 
 
-def score_task(ctx: wf.WorkflowActivityContext, enriched: tasks.Enriched) -> tasks.Scored:
+def score_task(ctx: wf.WorkflowActivityContext, enriched: rules.Enriched) -> rules.Scored:
     """Score the task from its tags."""
-    return tasks.score(enriched)
+    return rules.score(enriched)
 
 
 def handle_chain_error(ctx: wf.WorkflowActivityContext, failure: ChainFailure) -> None:
@@ -66,12 +62,12 @@ def handle_chain_error(ctx: wf.WorkflowActivityContext, failure: ChainFailure) -
 
 
 def task_chaining(
-    ctx: wf.DaprWorkflowContext, task: tasks.TaskItem
+    ctx: wf.DaprWorkflowContext, task: rules.TaskItem
 ) -> Generator[Any, Any, ChainResult]:
     """Run validate, enrich and score in sequence; reject invalid tasks early."""
     step = "validate"
     try:
-        validation = tasks.Validation.model_validate(
+        validation = rules.Validation.model_validate(
             (yield ctx.call_activity(validate_task, input=task, retry_policy=STEP_RETRY))
         )
         if not validation.is_valid:
@@ -80,13 +76,13 @@ def task_chaining(
                 ctx,
                 task,
                 "rejected",
-                tasks.Scored(task_id=task.task_id, tags=[], score=0),
+                rules.Scored(task_id=task.task_id, tags=[], score=0),
                 validation.issues,
             )
         step = "enrich"
         enriched = yield ctx.call_activity(enrich_task, input=task, retry_policy=STEP_RETRY)
         step = "score"
-        scored = tasks.Scored.model_validate(
+        scored = rules.Scored.model_validate(
             (yield ctx.call_activity(score_task, input=enriched, retry_policy=STEP_RETRY))
         )
     except wf.TaskFailedError as error:
@@ -99,9 +95,9 @@ def task_chaining(
 
 def _result(
     ctx: wf.DaprWorkflowContext,
-    task: tasks.TaskItem,
+    task: rules.TaskItem,
     status: Literal["completed", "rejected"],
-    scored: tasks.Scored,
+    scored: rules.Scored,
     issues: list[str],
 ) -> ChainResult:
     return ChainResult(
@@ -112,13 +108,3 @@ def _result(
         issues=issues,
         processed_at=ctx.current_utc_datetime.replace(tzinfo=UTC).isoformat(),
     )
-
-
-WORKFLOWS = {NAME: task_chaining}
-# Registered under these names: a contract with running instances' histories.
-ACTIVITIES = {
-    "validate_task": validate_task,
-    "enrich_task": enrich_task,
-    "score_task": score_task,
-    "handle_chain_error": handle_chain_error,
-}

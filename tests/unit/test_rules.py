@@ -1,7 +1,7 @@
 import pytest
 
-from app.workflows import tasks
-from app.workflows.tasks import TaskItem
+from app.workflows import rules
+from app.workflows.rules import TaskItem
 
 
 def item(title: str = "A fine title", description: str = "A long enough description") -> TaskItem:
@@ -9,7 +9,7 @@ def item(title: str = "A fine title", description: str = "A long enough descript
 
 
 def test_validate_lists_every_problem() -> None:
-    verdict = tasks.validate(item(title="Bug", description="short"))
+    verdict = rules.validate(item(title="Bug", description="short"))
     assert not verdict.is_valid
     assert verdict.issues == [
         "title must be at least 5 characters",
@@ -18,11 +18,11 @@ def test_validate_lists_every_problem() -> None:
 
 
 def test_validate_accepts_the_minimum_lengths() -> None:
-    assert tasks.validate(item(title="12345", description="1234567890")).is_valid
+    assert rules.validate(item(title="12345", description="1234567890")).is_valid
 
 
 def test_validate_ignores_surrounding_whitespace() -> None:
-    assert not tasks.validate(item(title="   ab   ")).is_valid
+    assert not rules.validate(item(title="   ab   ")).is_valid
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,9 @@ def test_validate_ignores_surrounding_whitespace() -> None:
         ("Routine work", "Nothing technical here", [], 50),
     ],
 )
-def test_enrich_and_score(title: str, description: str, tags: list[str], score: int) -> None:
-    enriched = tasks.enrich(item(title, description))
+def test_tags_from_title_and_description_set_the_score(
+    title: str, description: str, tags: list[str], score: int
+) -> None:
+    enriched = rules.enrich(item(title, description))
     assert enriched.tags == tags
-    assert tasks.score(enriched).score == score
+    assert rules.score(enriched).score == score

@@ -1,0 +1,69 @@
+"""Running instances: status, events, lifecycle and purge, with a stand-in sidecar."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.unit.fakes import FakeClient
+
+
+@pytest.mark.parametrize("bad", ["..", "%2e%2e", "x" * 200, "%C3%A9"])
+def test_odd_instance_ids_in_paths_are_422_or_404(http: TestClient, bad: str) -> None:
+    assert http.get(f"/status/{bad}").status_code in (404, 422)
+
+
+def test_status_of_unknown_instance_is_404(http: TestClient) -> None:
+    response = http.get("/status/missing")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_status_has_retry_after_only_while_running(http: TestClient, fake: FakeClient) -> None:
+    fake.put("r", "hybrid", "RUNNING")
+    fake.put("d", "hybrid", "COMPLETED")
+    assert http.get("/status/r").headers.get("Retry-After") == "1"
+    assert "Retry-After" not in http.get("/status/d").headers
+
+
+def test_event_to_finished_instance_is_409(http: TestClient, fake: FakeClient) -> None:
+    fake.put("done", "purchase_approval", "COMPLETED")
+    response = http.post(
+        "/workflows/done/events/approval_received", json={"approved": True, "approver": "x"}
+    )
+    assert response.status_code == 409
+    assert fake.events == []
+
+
+def test_malformed_approval_is_422_and_not_raised(http: TestClient, fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    response = http.post("/workflows/po/events/approval_received", json={"approved": "maybe"})
+    assert response.status_code == 422
+    assert fake.events == []
+
+
+def test_purge_of_running_instance_is_409(http: TestClient, fake: FakeClient) -> None:
+    fake.put("run", "hybrid", "RUNNING")
+    assert http.delete("/workflows/run").status_code == 409
+    fake.put("run", "hybrid", "COMPLETED")
+    assert http.delete("/workflows/run").status_code == 204
+
+
+def test_event_and_lifecycle_202s_carry_location_and_retry_after(
+    http: TestClient, fake: FakeClient
+) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    for response in (
+        http.post("/workflows/po/events/other", json={"x": 1}),
+        http.post("/workflows/po/terminate"),
+    ):
+        assert response.status_code == 202
+        assert response.headers["Location"] == "/status/po"
+        assert response.headers["Retry-After"] == "1"
+
+
+def test_event_body_that_is_not_json_is_415(http: TestClient, fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    response = http.post(
+        "/workflows/po/events/note", content=b"hello", headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 415
+    assert fake.events == []

@@ -1,0 +1,90 @@
+"""monitor's decision paths, driven without a sidecar (tests/unit/fakes.py)."""
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from app.workflows import monitor
+from tests.unit.fakes import FakeActivityContext, FakeContext, activity_names, run
+
+pytestmark = pytest.mark.usefixtures("fake_composites")
+
+
+def job(**state: object) -> monitor.MonitorInput:
+    return monitor.MonitorInput(
+        job_id="j", url="http://127.0.0.1:9/", max_checks=None, state=monitor.MonitorState(**state)
+    )
+
+
+@pytest.fixture
+def target(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """Replace the HTTP check with a switch: target["healthy"]."""
+    status = {"healthy": True}
+
+    async def fake_check(ctx: object, url: str) -> monitor.CheckResult:
+        return monitor.CheckResult(
+            healthy=status["healthy"], status_code=200 if status["healthy"] else 503
+        )
+
+    # The fake context registers its activities as the runtime does: through this factory.
+    monkeypatch.setattr(monitor, "check_endpoint_activity", lambda policy: fake_check)
+    return status
+
+
+def test_monitor_alerts_once_when_target_turns_unhealthy(target: dict[str, bool]) -> None:
+    target["healthy"] = False
+    ctx = FakeContext()
+    run(monitor.monitor, ctx, job(check_count=3, healthy=True))
+    assert "send_alert" in activity_names(ctx)
+    carried = ctx.continued_with.state
+    assert (carried.check_count, carried.healthy, carried.alerts_sent) == (4, False, 1)
+    assert ctx.timers == [ctx.current_utc_datetime + timedelta(seconds=5)]
+    status = json.loads(ctx.custom_status or "{}")
+    assert status["check_count"] == 4 and status["last_check"]["healthy"] is False
+
+
+def test_monitor_does_not_alert_again_while_still_unhealthy(target: dict[str, bool]) -> None:
+    target["healthy"] = False
+    ctx = FakeContext()
+    run(monitor.monitor, ctx, job(check_count=4, healthy=False, alerts_sent=1))
+    assert "send_alert" not in activity_names(ctx)
+    assert ctx.continued_with.state.alerts_sent == 1
+
+
+def test_monitor_sleeps_the_healthy_interval_when_healthy(target: dict[str, bool]) -> None:
+    ctx = FakeContext()
+    run(monitor.monitor, ctx, job())
+    assert ctx.timers == [ctx.current_utc_datetime + timedelta(seconds=60)]
+
+
+def test_monitor_stops_after_max_checks(target: dict[str, bool]) -> None:
+    ctx = FakeContext()
+    payload = job(check_count=2).model_copy(update={"max_checks": 3})
+    result = run(monitor.monitor, ctx, payload)
+    assert result.check_count == 3 and ctx.continued_with is None and ctx.timers == []
+
+
+def test_monitor_survives_an_alert_that_cannot_be_sent(
+    target: dict[str, bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_alert(ctx: object, alert: monitor.Alert) -> None:
+        raise RuntimeError("notifier down")
+
+    broken_alert.__name__ = "send_alert"
+    monkeypatch.setattr(monitor, "send_alert", broken_alert)
+    target["healthy"] = False
+    ctx = FakeContext()
+    run(monitor.monitor, ctx, job(check_count=1, healthy=True))
+    assert ctx.continued_with.state.alerts_sent == 0  # not sent, and the monitor goes on
+    assert ctx.continued_with.state.check_count == 2
+
+
+def test_check_refuses_a_host_outside_the_allow_list_without_a_request() -> None:
+    policy = monitor.CheckPolicy(allowed_hosts=frozenset({"status.example.com"}), timeout_seconds=1)
+    check = monitor.check_endpoint_activity(policy)
+    context: Any = FakeActivityContext()
+    result = asyncio.run(check(context, "http://127.0.0.1:9/"))
+    assert (result.healthy, result.detail) == (False, "host not in APP_MONITOR_ALLOWED_HOSTS")

@@ -1,0 +1,70 @@
+"""purchase_approval's decision paths, driven without a sidecar (tests/unit/fakes.py)."""
+
+import pytest
+
+from app.workflows import purchase_approval
+from tests.unit.fakes import FakeContext, activity_names, run
+
+pytestmark = pytest.mark.usefixtures("fake_composites")
+
+
+def order(cost: float) -> purchase_approval.PurchaseOrder:
+    return purchase_approval.PurchaseOrder(
+        order_id="o1",
+        product="Laptop",
+        quantity=1,
+        cost=cost,
+        approval_threshold=1000,
+        approval_timeout_seconds=60,
+    )
+
+
+def test_small_order_is_auto_approved_and_placed() -> None:
+    ctx = FakeContext()
+    result = run(purchase_approval.purchase_approval, ctx, order(999.99))
+    assert (result.status, result.message) == ("auto_approved", "Auto-approved")
+    assert activity_names(ctx) == ["place_order"]
+
+
+def test_large_order_approved_by_a_human_is_placed() -> None:
+    ctx = FakeContext(events=[{"approved": True, "approver": "Jane Doe"}])
+    result = run(purchase_approval.purchase_approval, ctx, order(1000))
+    assert (result.status, result.approved_by) == ("approved", "Jane Doe")
+    assert result.message == "Approved by 'Jane Doe'"
+    assert activity_names(ctx) == ["request_approval", "place_order"]
+
+
+def test_large_order_rejected_is_not_placed() -> None:
+    ctx = FakeContext(events=[{"approved": False, "approver": "Bob", "comment": "Too much"}])
+    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert (result.status, result.approved_by, result.comment) == ("rejected", "Bob", "Too much")
+    assert "place_order" not in activity_names(ctx)
+
+
+def test_unanswered_order_times_out_and_releases_reservation() -> None:
+    ctx = FakeContext()
+    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert result.status == "cancelled"
+    assert result.message == "Cancelled: no approval within 60 seconds"
+    assert activity_names(ctx) == ["request_approval", "release_reservation"]
+
+
+def test_malformed_decision_is_ignored_until_a_valid_one() -> None:
+    ctx = FakeContext(events=[{"approved": "maybe"}, {"approved": True, "approver": "Ann"}])
+    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert (result.status, result.approved_by) == ("approved", "Ann")
+
+
+def test_second_decision_after_the_first_changes_nothing() -> None:
+    first, retried = {"approved": True, "approver": "Ann"}, {"approved": False, "approver": "Bo"}
+    ctx = FakeContext(events=[first, retried])
+    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert (result.status, result.approved_by) == ("approved", "Ann")
+    assert activity_names(ctx) == ["request_approval", "place_order"]
+    assert ctx.events == [retried]  # never read: it stays in the history and does nothing
+
+
+def test_order_without_a_threshold_waits_for_a_human() -> None:
+    unset = order(5000).model_copy(update={"approval_threshold": None})
+    result = run(purchase_approval.purchase_approval, FakeContext(), unset)
+    assert result.status == "cancelled"
