@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import FINISHED
+from tests.integration.polling import FINISHED
 from tools.stack import Stack
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.conftest import start, wait_for
+from tests.integration.polling import start, wait_for
 from tools.stack import Stack
 
 CHAIN = {"task_id": "offline", "title": "No network", "description": "Only loopback here"}

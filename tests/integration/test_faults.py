@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from app.workflows.purchase_approval import APPROVAL_EVENT
-from tests.integration.conftest import running_stack, start, wait_for, wait_until
 from tests.integration.faults import (
     Recovery,
     analysed,
@@ -28,6 +27,8 @@ from tests.integration.faults import (
     status,
     wait_all,
 )
+from tests.integration.polling import start, wait_for, wait_until
+from tests.integration.stacks import running_stack
 from tests.integration.target import serve_target
 from tools.dapr_runtime import ROOT
 from tools.stack import Stack, free_port

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
-from tests.integration.conftest import running_stack
+from tests.integration.stacks import running_stack
 from tools.stack import Stack
 
 EXAMPLES_PER_OPERATION = 30

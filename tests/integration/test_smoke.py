@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.integration.conftest import start, wait_for
+from tests.integration.polling import start, wait_for
 from tools.stack import Stack
 
 

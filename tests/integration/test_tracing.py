@@ -5,8 +5,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.integration.conftest import running_stack, start, wait_for, wait_until
 from tests.integration.otlp_receiver import Receiver, otlp_receiver
+from tests.integration.polling import start, wait_for, wait_until
+from tests.integration.stacks import running_stack
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,46 @@
+"""monitor through the HTTP API on the real sidecar, against a switchable target."""
+
+import httpx
+
+from tests.integration.polling import start, wait_for, wait_until
+from tests.integration.target import serve_target
+
+
+def test_monitor_alerts_once_per_transition_and_continues_as_new(api: httpx.Client) -> None:
+    with serve_target() as target:
+        iid = start(
+            api,
+            "monitor",
+            {
+                "job_id": "job",
+                "url": target.url,
+                "healthy_interval_seconds": 0.5,
+                "unhealthy_interval_seconds": 0.5,
+                "max_checks": 6,
+            },
+        )
+
+        def custom() -> dict[str, int]:
+            return dict(api.get(f"/status/{iid}").json()["custom_status"] or {})
+
+        wait_until(lambda: custom().get("check_count", 0) >= 2, what="two healthy checks")
+        target.status = 503
+        out = wait_for(api, iid, timeout=60)["output"]
+    assert out["check_count"] == 6 and out["healthy"] is False
+    assert out["alerts_sent"] == 1  # several unhealthy checks, one transition
+
+
+def test_monitor_runs_until_terminated(api: httpx.Client) -> None:
+    with serve_target() as target:
+        iid = start(
+            api,
+            "monitor",
+            {"job_id": "forever", "url": target.url, "healthy_interval_seconds": 0.5},
+        )
+        wait_until(lambda: target.hits >= 3, what="three checks")
+        status = api.get(f"/status/{iid}").json()
+        assert status["runtime_status"] == "RUNNING"
+        assert status["custom_status"]["job_id"] == "forever"
+        assert status["custom_status"]["next_check_at"]
+        assert api.post(f"/workflows/{iid}/terminate", json={"reason": "done"}).status_code == 202
+        assert wait_for(api, iid)["runtime_status"] == "TERMINATED"

@@ -1,0 +1,21 @@
+"""The worker's registration (app/runtime.py) against what the API offers (app/api/catalogue.py)."""
+
+from app import runtime
+from app.api.catalogue import CATALOG
+from app.config import Settings
+from app.workflows import monitor
+
+
+def test_every_workflow_the_api_offers_is_registered_under_its_name() -> None:
+    registered = runtime.workflows(Settings())
+    assert set(CATALOG) == set(registered)
+    assert all(registered[name] is spec.workflow for name, spec in CATALOG.items())
+
+
+def test_benchmark_workflow_is_registered_only_when_asked_for() -> None:
+    assert "bench_chain" not in runtime.workflows(Settings())
+    assert "bench_chain" in runtime.workflows(Settings(benchmark_workflows=True))
+
+
+def test_activities_called_by_name_are_registered_under_that_name() -> None:
+    assert monitor.CHECK_ENDPOINT in runtime.activities(Settings())
