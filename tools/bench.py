@@ -27,7 +27,8 @@ from typing import Any
 import httpx
 
 from app.sidecar import WorkflowClient
-from tools.dapr_runtime import ROOT, dapr_version
+from tools.dapr_runtime import dapr_version
+from tools.paths import ROOT
 from tools.stack import LOOPBACK, Stack
 
 log = logging.getLogger("bench")

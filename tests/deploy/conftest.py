@@ -8,7 +8,8 @@ import pytest
 import starlark as sl
 import yaml
 
-from tools.dapr_runtime import ROOT, dapr_version, module_dir
+from tools.dapr_runtime import dapr_version, module_dir
+from tools.paths import ROOT
 
 
 def documents(*paths: str) -> list[dict[str, Any]]:

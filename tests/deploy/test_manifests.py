@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 
 from tests.deploy.conftest import documents, find
-from tools.dapr_runtime import ROOT
+from tools.paths import ROOT
 from tools.stack import APP_ID
 
 
