@@ -13,8 +13,8 @@ import kubernetes_validate
 import pytest
 
 from tests.deploy.conftest import documents, find
+from tools.launch import APP_ID
 from tools.paths import ROOT
-from tools.stack import APP_ID
 
 
 def test_manifests_pass_strict_kubernetes_validation(manifests: list[dict[str, Any]]) -> None:

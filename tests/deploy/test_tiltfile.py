@@ -4,8 +4,8 @@ import pytest
 
 from tests.deploy.conftest import TiltCalls, evaluate_tiltfile
 from tools.dapr_runtime import dapr_version
+from tools.launch import APP_ID
 from tools.paths import ROOT
-from tools.stack import APP_ID
 
 LOCAL_CONTEXTS = {
     "kind-kind",

@@ -160,7 +160,9 @@ def _curl(command: str) -> tuple[str, Any]:
         ["bash", "-c", command], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, f"{command}\n  exit {done.returncode}: {done.stderr}"
-    head, _, body = done.stdout.rpartition("\r\n\r\n")
+    # Text mode has turned curl -i's CRLFs into newlines: a blank line ends the head.
+    out = done.stdout
+    head, _, body = out.partition("\n\n") if out.startswith("HTTP/") else ("", "", out)
     try:
         return head, json.loads(body) if body.strip() else None
     except ValueError:

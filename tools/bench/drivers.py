@@ -9,7 +9,8 @@ import httpx
 from app.sidecar import WorkflowClient
 from tools.bench.measure import Result, measure
 from tools.bench.scenarios import Scenario
-from tools.stack import LOOPBACK, Stack
+from tools.launch import LOOPBACK
+from tools.stack import Stack
 
 Driver = Callable[[Stack, Scenario], Awaitable[Result]]
 

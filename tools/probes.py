@@ -1,0 +1,34 @@
+"""Health probes: is a started process ready to serve?"""
+
+import socket
+from collections.abc import Callable
+
+import httpx
+
+Probe = Callable[[], bool]
+
+
+def http_ok(url: str) -> Probe:
+    """Ready when the URL answers 2xx."""
+
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=2.0).status_code < 300
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def redis_ping(host: str, port: int) -> Probe:
+    """Ready when Redis answers PING with PONG."""
+
+    def check() -> bool:
+        try:
+            with socket.create_connection((host, port), timeout=1.0) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    return check
