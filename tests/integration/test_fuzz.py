@@ -20,7 +20,7 @@ EXAMPLES_PER_OPERATION = 30
 # model, so schema-valid bodies are rightly refused there; /workflows/{name} carries the exact
 # models and is fuzzed with every check.
 # The stack runs without API keys, so the mutating endpoints are open by design; the keys are
-# tested in tests/unit/test_api.py.
+# tested in tests/unit/test_access_control.py.
 EXCLUDED = [positive_data_acceptance, ignored_auth]
 
 
