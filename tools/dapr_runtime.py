@@ -22,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.paths import ROOT
+
 BINARIES = ("daprd", "placement", "scheduler")
 MODULE = "github.com/dapr/dapr"
 

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from tools.dapr_runtime import ROOT, RuntimeUnavailable
+from tools.dapr_runtime import RuntimeUnavailable
+from tools.paths import ROOT
 from tools.stack import Stack, StackError
 
 log = logging.getLogger("run")

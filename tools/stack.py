@@ -18,8 +18,6 @@ from tools.launch import LOOPBACK, Launch, Replica, free_port
 from tools.probes import Probe
 from tools.supervise import Process
 
-__all__ = ["LOOPBACK", "Stack", "StackError", "free_port"]  # free_port and LOOPBACK for callers
-
 
 class StackError(RuntimeError):
     """A process did not start or become healthy; the message names its log."""

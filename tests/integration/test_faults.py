@@ -30,8 +30,9 @@ from tests.integration.faults import (
 from tests.integration.polling import start, wait_for, wait_until
 from tests.integration.stacks import running_stack
 from tests.integration.target import serve_target
-from tools.dapr_runtime import ROOT
-from tools.stack import Stack, free_port
+from tools.launch import free_port
+from tools.paths import ROOT
+from tools.stack import Stack
 
 ITEMS, SECONDS, PARALLEL = 60, 2.0, 20  # three waves of two seconds
 

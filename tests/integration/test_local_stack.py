@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.dapr_runtime import ROOT
+from tools.paths import ROOT
 from tools.stack import Stack
 
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp{,6}
