@@ -17,11 +17,9 @@ from app.api.models import (
     error_responses,
 )
 from app.config import Settings
-from app.sidecar import Sidecar, SidecarRejected
+from app.sidecar import InstanceActive, Sidecar
 
 router = APIRouter(tags=["start"])
-# What daprd answers when the id belongs to an instance that is still active.
-_ID_IN_USE = ("already exists", "awaiting an activity result")
 
 START_EXAMPLES = {
     name: {"summary": spec.summary, "value": {"workflow": name, "input": spec.example}}
@@ -62,10 +60,8 @@ async def start(
         raise in_use
     try:
         await client.start(spec.name, payload.model_dump(mode="json"), instance_id)
-    except SidecarRejected as error:  # a start racing this one, or a terminate still settling
-        if any(marker in str(error) for marker in _ID_IN_USE):
-            raise in_use from None
-        raise
+    except InstanceActive:  # a start racing this one, or a terminate still settling
+        raise in_use from None
     response.headers.update(accepted_headers(instance_id, settings))
     base = f"/workflows/{instance_id}"
     return StartResponse(

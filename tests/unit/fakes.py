@@ -27,7 +27,6 @@ from app.sidecar import (
     InstanceState,
     OutcomeUnknown,
     Sidecar,
-    SidecarRejected,
     SidecarUnavailable,
 )
 
@@ -201,7 +200,7 @@ class FakeClient:
         self.down = False
         self.scheduler_down = False
         self.answer_lost = False
-        self.refuse_start: str | None = None
+        self.refuse_start: Exception | None = None  # what start raises, as the client would
 
     def _check(self) -> None:
         if self.down:
@@ -217,7 +216,7 @@ class FakeClient:
     async def start(self, workflow: str, payload: Any, instance_id: str) -> str:
         self._check()
         if self.refuse_start:
-            raise SidecarRejected(self.refuse_start)
+            raise self.refuse_start
         self.started.append((workflow, payload, instance_id))
         self.put(instance_id, workflow, "RUNNING")
         return instance_id

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 
+from app.sidecar import SidecarRejected
 from tests.unit.fakes import CHAIN, DECISION, FakeClient
 
 
@@ -48,7 +49,7 @@ def test_sidecar_down_is_503_with_retry_after(http: TestClient, fake: FakeClient
 def test_other_sidecar_refusals_are_502_without_their_details(
     http: TestClient, fake: FakeClient
 ) -> None:
-    fake.refuse_start = "state store redis-internal:6379 said no"
+    fake.refuse_start = SidecarRejected("state store redis-internal:6379 said no")
     response = http.post("/start-workflow", json=CHAIN)
     assert response.status_code == 502
     assert "redis" not in response.text

@@ -1,4 +1,4 @@
-"""The sidecar client's error mapping and its retry of daprd's transient store reads."""
+"""The sidecar client's typed errors and its retry of daprd's transient store reads."""
 
 import asyncio
 from typing import Any
@@ -6,7 +6,14 @@ from typing import Any
 import grpc
 import pytest
 
-from app.sidecar import OutcomeUnknown, SidecarRejected, SidecarUnavailable, WorkflowClient
+from app.sidecar import (
+    InstanceActive,
+    InstanceNotFound,
+    OutcomeUnknown,
+    SidecarRejected,
+    SidecarUnavailable,
+    WorkflowClient,
+)
 
 
 def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
@@ -64,7 +71,7 @@ def test_unreachable_sidecar_is_unavailable_without_retry() -> None:
     assert stub.calls == 1
 
 
-def test_other_errors_are_rejections() -> None:
+def test_unrecognised_refusal_is_a_rejection_with_daprds_words() -> None:
     stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, "something else"))
     with pytest.raises(SidecarRejected, match="something else"):
         purge_with(stub)
@@ -89,3 +96,54 @@ def test_change_that_timed_out_inside_the_sidecar_has_an_unknown_outcome() -> No
     stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, details))
     with pytest.raises(OutcomeUnknown):
         purge_with(stub)
+
+
+class Stub:
+    """Answers every call with one error."""
+
+    def __init__(self, error: grpc.aio.AioRpcError) -> None:
+        self.error = error
+
+    def __getattr__(self, method: str) -> Any:
+        async def call(request: Any, **_: Any) -> Any:
+            raise self.error
+
+        return call
+
+
+def with_client(error: grpc.aio.AioRpcError, use: Any) -> Any:
+    async def run() -> Any:
+        client = WorkflowClient("127.0.0.1:1")
+        client._stub = Stub(error)  # type: ignore[assignment]
+        try:
+            return await use(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
+NOT_FOUND = rpc_error(grpc.StatusCode.UNKNOWN, "no such instance exists: 'x'")
+
+
+def test_unknown_instance_reads_as_none_in_get_and_wait() -> None:
+    assert with_client(NOT_FOUND, lambda c: c.get("x")) is None
+    assert with_client(NOT_FOUND, lambda c: c.wait("x", timeout=30)) is None
+
+
+def test_unknown_instance_in_a_change_is_instance_not_found() -> None:
+    with pytest.raises(InstanceNotFound):
+        with_client(NOT_FOUND, lambda c: c.raise_event("x", "e", None))
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        "an active workflow with ID 'x' already exists",
+        "workflow 'x' is awaiting an activity result",
+    ],
+)
+def test_start_on_an_id_still_in_use_is_instance_active(details: str) -> None:
+    error = rpc_error(grpc.StatusCode.UNKNOWN, details)
+    with pytest.raises(InstanceActive):
+        with_client(error, lambda c: c.start("task_chaining", {}, "x"))

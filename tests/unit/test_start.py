@@ -3,6 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
+from app.sidecar import InstanceActive
 from tests.unit.fakes import CHAIN, FakeClient, client_for
 
 
@@ -84,7 +85,7 @@ def test_odd_instance_ids_are_422(http: TestClient, bad: str) -> None:
 
 
 def test_start_racing_an_active_instance_is_409(http: TestClient, fake: FakeClient) -> None:
-    fake.refuse_start = "an active workflow with ID 'r' already exists"
+    fake.refuse_start = InstanceActive("an active workflow with ID 'r' already exists")
     response = http.post("/start-workflow", json={**CHAIN, "instance_id": "r"})
     assert response.status_code == 409
     assert response.json()["error"] == "instance_exists"

@@ -1,0 +1,86 @@
+"""The sidecar's protobuf messages as plain values: instance states, payloads, history events."""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dapr.ext.workflow._durabletask.internal import protos as pb
+from google.protobuf import json_format, wrappers_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+
+TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    instance_id: str
+    workflow: str
+    runtime_status: str
+    created_at: datetime | None
+    last_updated_at: datetime | None
+    input: Any
+    output: Any
+    custom_status: Any
+    failure: dict[str, str] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.runtime_status in TERMINAL
+
+
+def _json(value: wrappers_pb2.StringValue, present: bool) -> Any:
+    """Payloads travel as JSON strings; the API returns them as JSON values."""
+    if not present or not value.value:
+        return None
+    try:
+        return json.loads(value.value)
+    except ValueError:
+        return value.value
+
+
+def _time(stamp: Timestamp, present: bool) -> datetime | None:
+    return stamp.ToDatetime(tzinfo=UTC) if present and stamp.seconds else None
+
+
+def state(response: Any) -> InstanceState | None:
+    if not response.exists:
+        return None
+    s = response.workflowState
+    failure = None
+    if s.HasField("failureDetails"):
+        failure = {"type": s.failureDetails.errorType, "message": s.failureDetails.errorMessage}
+    return InstanceState(
+        instance_id=s.instanceId,
+        workflow=s.name,
+        runtime_status=pb.OrchestrationStatus.Name(s.workflowStatus).removeprefix(
+            "ORCHESTRATION_STATUS_"
+        ),
+        created_at=_time(s.createdTimestamp, s.HasField("createdTimestamp")),
+        last_updated_at=_time(s.lastUpdatedTimestamp, s.HasField("lastUpdatedTimestamp")),
+        input=_json(s.input, s.HasField("input")),
+        output=_json(s.output, s.HasField("output")),
+        custom_status=_json(s.customStatus, s.HasField("customStatus")),
+        failure=failure,
+    )
+
+
+def text(value: str | None) -> wrappers_pb2.StringValue | None:
+    return None if value is None else wrappers_pb2.StringValue(value=value)
+
+
+def payload(value: Any) -> wrappers_pb2.StringValue | None:
+    return None if value is None else wrappers_pb2.StringValue(value=json.dumps(value))
+
+
+def event(event: Any) -> dict[str, Any]:
+    """One history event as plain JSON: its kind, id, time and the fields of that kind."""
+    kind = event.WhichOneof("eventType")
+    body = json_format.MessageToDict(getattr(event, kind)) if kind else {}
+    return {
+        "event_id": event.eventId,
+        "kind": kind,
+        "timestamp": _time(event.timestamp, event.HasField("timestamp")),
+        "name": body.pop("name", None),
+        "details": body,
+    }
