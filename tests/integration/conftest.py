@@ -1,6 +1,6 @@
 """The integration tests' fixtures and report: one shared stack, its API, logs under failures.
 
-Tests that need a stack of their own use tests/integration/stacks.py's running_stack.
+Tests that break or load a stack get one of their own: `fresh`, or running_stack (stacks.py).
 """
 
 from collections.abc import Iterator
@@ -25,6 +25,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def api(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.replicas[0].url, timeout=30.0) as client:
         yield client
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[tuple[Stack, httpx.Client]]:
+    """A stack of the test's own, and a client of its app: for tests that break or load it."""
+    with (
+        running_stack(tmp_path) as stack,
+        httpx.Client(base_url=stack.replicas[0].url, timeout=30) as api,
+    ):
+        yield stack, api
 
 
 @pytest.hookimpl(hookwrapper=True)

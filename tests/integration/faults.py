@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.integration.polling import FINISHED
+from tests.integration.polling import FINISHED, status
 from tools.stack import Stack
 
 
@@ -76,15 +76,6 @@ def first_request_after_ready(row: "Recovery", api: httpx.Client, path: str, bod
         assert response.status_code == 202, response.text
 
 
-def status(api: httpx.Client, instance_id: str) -> dict[str, Any]:
-    """The status, or an empty dict while the service answers with an error (it is recovering)."""
-    try:
-        response = api.get(f"/status/{instance_id}")
-    except httpx.HTTPError:
-        return {}
-    return dict(response.json()) if response.status_code == 200 else {}
-
-
 def wait_all(
     api: httpx.Client, ids: list[str], timeout: float = 120.0
 ) -> dict[str, dict[str, Any]]:
@@ -103,7 +94,7 @@ def wait_all(
 
 @dataclass
 class Recovery:
-    """One row of the fault table the README and the notes report."""
+    """One row of the fault table: printed at the end of the run, copied into the README."""
 
     fault: str
     in_flight: int = 0

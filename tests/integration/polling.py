@@ -38,3 +38,12 @@ def wait_until(condition: Any, timeout: float = 30.0, what: str = "condition") -
             return value
         time.sleep(0.2)
     raise AssertionError(f"{what} not met after {timeout}s")
+
+
+def status(api: httpx.Client, instance_id: str) -> dict[str, Any]:
+    """The status, or an empty dict while the service answers with an error (it is recovering)."""
+    try:
+        response = api.get(f"/status/{instance_id}")
+    except httpx.HTTPError:
+        return {}
+    return dict(response.json()) if response.status_code == 200 else {}
