@@ -1,5 +1,7 @@
 """monitor through the HTTP API on the real sidecar, against a switchable target."""
 
+from typing import Any
+
 import httpx
 
 from tests.integration.polling import start, wait_for, wait_until
@@ -38,7 +40,13 @@ def test_monitor_runs_until_terminated(api: httpx.Client) -> None:
             {"job_id": "forever", "url": target.url, "healthy_interval_seconds": 0.5},
         )
         wait_until(lambda: target.hits >= 3, what="three checks")
-        status = api.get(f"/status/{iid}").json()
+
+        def current() -> dict[str, Any]:
+            # A new generation (continue-as-new) shows no custom status until its check is done.
+            body: dict[str, Any] = api.get(f"/status/{iid}").json()
+            return body if body["custom_status"] else {}
+
+        status = wait_until(current, what="a generation's custom status")
         assert status["runtime_status"] == "RUNNING"
         assert status["custom_status"]["job_id"] == "forever"
         assert status["custom_status"]["next_check_at"]
