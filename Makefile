@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STORE  ?= sqlite
 PORT   ?= 8000
 
-.PHONY: run test unit integration bench lint runtime redis deps clean
+.PHONY: run test unit integration bench lint audit runtime redis deps clean
 
 deps: $(VENV)/.installed
 
@@ -32,6 +32,9 @@ run: runtime  ## the service at http://localhost:$(PORT) on a local sidecar (STO
 lint: deps
 	$(PY) -m ruff check app tools tests
 	$(PY) -m mypy
+
+audit: deps  ## pinned Python dependencies against the package index's known vulnerabilities
+	$(PY) -m tools.audit $(if $(STRICT),--strict)
 
 test: runtime redis lint  ## everything: lint, unit, deploy checks, integration on the real sidecar
 	$(PY) -m pytest
