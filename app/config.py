@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     monitor_allowed_hosts: str = Field(
         "", description="Comma-separated hosts a monitor may check; empty allows any"
     )
+    monitor_allow_private: bool = Field(
+        False, description="Let monitors check private and loopback addresses (make run: on)"
+    )
+    monitor_test_resolve: str = Field(
+        "", description="Tests: fixed addresses for names under .test, 'name.test=address,...'"
+    )
+    # Set by Kubernetes in every pod: the API server's address, which a monitor never checks.
+    kubernetes_service_host: str | None = Field(None, validation_alias="KUBERNETES_SERVICE_HOST")
     # HTTP API
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 202 and running status")

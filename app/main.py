@@ -13,6 +13,7 @@ from app.api.limits import BodySizeLimit
 from app.config import Settings
 from app.readiness import Readiness
 from app.runtime import build_runtime
+from app.security.egress import parse_fixed_names
 from app.sidecar import Sidecar, WorkflowClient
 from app.telemetry import setup_tracing
 
@@ -66,6 +67,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    parse_fixed_names(settings.monitor_test_resolve)  # a malformed entry stops the start here
     setup_tracing(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)

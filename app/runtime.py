@@ -4,11 +4,13 @@ Tests import the workflow modules without side effects; only build_runtime regis
 """
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import dapr.ext.workflow as wf
 
 from app.config import Settings
+from app.security.egress import checked_client
 from app.workflows import (
     benchmark,
     fan_out_fan_in,
@@ -41,10 +43,6 @@ def workflows(settings: Settings) -> dict[str, Workflow]:
 
 def activities(settings: Settings) -> dict[str, Activity]:
     """Every activity the worker runs, by its registered name, bound to the settings it needs."""
-    check_policy = monitor.CheckPolicy(
-        allowed_hosts=settings.monitor_hosts(),
-        timeout_seconds=settings.monitor_check_timeout_seconds,
-    )
     return {
         "validate_task": task_chaining.validate_task,
         "enrich_task": task_chaining.enrich_task,
@@ -53,7 +51,7 @@ def activities(settings: Settings) -> dict[str, Activity]:
         "analyze_item": fan_out_fan_in.analyze_item,  # bench_chain calls it too
         "validate_item": hybrid.validate_item,
         "process_item": hybrid.process_item,
-        monitor.CHECK_ENDPOINT: monitor.check_endpoint_activity(check_policy),
+        monitor.CHECK_ENDPOINT: monitor.check_endpoint_activity(partial(checked_client, settings)),
         "send_alert": monitor.send_alert,
         "request_approval": purchase_approval.request_approval,
         "place_order": purchase_approval.place_order,

@@ -8,6 +8,7 @@ install; --store redis starts Debian's redis-server on a free port instead (data
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -19,6 +20,9 @@ from tools.paths import ROOT
 from tools.stack import Stack, StackError
 
 log = logging.getLogger("run")
+# Locally a monitor may check this machine's own services (the README's example checks the
+# service itself); the environment can still turn it off.
+LOCAL_ENV = {"APP_MONITOR_ALLOW_PRIVATE": os.environ.get("APP_MONITOR_ALLOW_PRIVATE", "true")}
 
 
 def main() -> int:
@@ -41,7 +45,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        stack = Stack(args.workdir, store=args.store, app_ports=[args.port])
+        stack = Stack(args.workdir, store=args.store, app_ports=[args.port], app_env=LOCAL_ENV)
         with stack:
             log.info(
                 "\nService:    http://localhost:%d\nSwagger UI: http://localhost:%d/docs\n"

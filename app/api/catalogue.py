@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.config import Settings
+from app.security.addresses import TargetRefused
+from app.security.egress import policy_for
 from app.workflows import fan_out_fan_in, hybrid, monitor, purchase_approval, task_chaining
 from app.workflows.rules import TaskItem
 
@@ -52,8 +54,11 @@ def _approval_threshold(order: purchase_approval.PurchaseOrder, settings: Settin
 
 
 def _monitor_target(job: monitor.MonitorInput, settings: Settings) -> Any:
-    if not monitor.host_allowed(str(job.url), settings.monitor_hosts()):
-        raise ValueError(f"{job.url.host!r} is not in APP_MONITOR_ALLOWED_HOSTS")
+    # What the URL alone shows is refused here; what only resolution shows, at check time.
+    try:
+        policy_for(settings).check_host(job.url.host or "")
+    except TargetRefused as refused:
+        raise ValueError(f"Monitor target refused: {refused}") from None
     return job
 
 

@@ -14,7 +14,6 @@ none: stop it by terminating it, or give it max_checks.
 
 import json
 from collections.abc import Callable, Coroutine, Generator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ import dapr.ext.workflow as wf
 import httpx
 from pydantic import BaseModel, Field, HttpUrl
 
+from app.security.addresses import TargetRefused
 from app.workflows.context import idempotency_key, log, replay_safe_log
 from app.workflows.retry import OUTSIDE_RETRY
 
@@ -61,6 +61,7 @@ class CheckResult(BaseModel):
     healthy: bool
     status_code: int | None = None
     detail: str = ""
+    refused: bool = Field(False, description="The target's address is one a monitor may not check")
 
 
 class Alert(BaseModel):
@@ -76,33 +77,28 @@ class MonitorResult(BaseModel):
     alerts_sent: int
 
 
-def host_allowed(url: str, allowed: frozenset[str]) -> bool:
-    """With an allow-list set (APP_MONITOR_ALLOWED_HOSTS), only its hosts may be checked."""
-    return not allowed or (httpx.URL(url).host or "").lower() in allowed
-
-
-@dataclass(frozen=True)
-class CheckPolicy:
-    """Which hosts a check may reach and how long it may take (from the service's settings)."""
-
-    allowed_hosts: frozenset[str]
-    timeout_seconds: float
-
-
+# Opens the HTTP client a check uses; the service's (app/security/egress.py) checks every
+# address a request would reach and raises TargetRefused before connecting to a refused one.
+OpenClient = Callable[[], httpx.AsyncClient]
 CheckEndpoint = Callable[[wf.WorkflowActivityContext, str], Coroutine[Any, Any, CheckResult]]
 
 
-def check_endpoint_activity(policy: CheckPolicy) -> CheckEndpoint:
-    """The check_endpoint activity, bound to the policy it enforces."""
+def check_endpoint_activity(open_client: OpenClient) -> CheckEndpoint:
+    """The check_endpoint activity, bound to the client that enforces the service's policy."""
 
     async def check_endpoint(ctx: wf.WorkflowActivityContext, url: str) -> CheckResult:
-        """GET the url: healthy below 500. A transport error raises, so it is retried first."""
-        # Checked again here: a monitor started before the allow-list was narrowed obeys it too.
-        if not host_allowed(url, policy.allowed_hosts):
-            return CheckResult(healthy=False, detail="host not in APP_MONITOR_ALLOWED_HOSTS")
+        """GET the url: healthy below 500. A transport error raises, so it is retried first.
+
+        The host is resolved and checked at check time, and the request goes to the address
+        that was checked; a refused target is reported, not retried.
+        """
         # Redirects are not followed: a check must not be steered to another host.
-        async with httpx.AsyncClient(timeout=policy.timeout_seconds) as client:
-            response = await client.get(url)
+        try:
+            async with open_client() as client:
+                response = await client.get(url)
+        except TargetRefused as refused:
+            log.warning("monitor target %s refused: %s", url, refused)
+            return CheckResult(healthy=False, refused=True, detail=f"refused: {refused}")
         healthy = response.status_code < 500
         return CheckResult(
             healthy=healthy,

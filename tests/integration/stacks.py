@@ -14,11 +14,21 @@ from tools.stack import Stack
 
 # The stacks running now, for a failing test's report.
 RUNNING: list[Stack] = []
+# Monitors here check targets on loopback, as with `make run`. Two .test names lead where a
+# monitor never may, both on this machine: an address standing in for the cluster's API server,
+# and the unspecified address.
+API_SERVER_STAND_IN = "127.0.0.2"
+TEST_ENV = {
+    "APP_MONITOR_ALLOW_PRIVATE": "true",
+    "KUBERNETES_SERVICE_HOST": API_SERVER_STAND_IN,
+    "APP_MONITOR_TEST_RESOLVE": f"api-server.test={API_SERVER_STAND_IN},nowhere.test=0.0.0.0",
+}
 
 
 @contextmanager
 def running_stack(workdir: Path, **options: Any) -> Iterator[Stack]:
     """A started stack whose logs a failing test shows; stopped however the test ends."""
+    options["app_env"] = {**TEST_ENV, **options.get("app_env", {})}
     with Stack(workdir, store="redis", **options) as running:
         RUNNING.append(running)
         try:

@@ -14,7 +14,7 @@ class Target:
 
 
 @contextmanager
-def serve_target() -> Iterator[Target]:
+def serve_target(host: str = "127.0.0.1") -> Iterator[Target]:
     target = Target()
 
     class Handler(BaseHTTPRequestHandler):
@@ -27,8 +27,8 @@ def serve_target() -> Iterator[Target]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    target.url = f"http://127.0.0.1:{server.server_address[1]}/health"
+    server = ThreadingHTTPServer((host, 0), Handler)
+    target.url = f"http://{host}:{server.server_address[1]}/health"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

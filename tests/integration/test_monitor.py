@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 
 from tests.integration.polling import start, wait_for, wait_until
+from tests.integration.stacks import API_SERVER_STAND_IN
 from tests.integration.target import serve_target
 
 
@@ -52,3 +53,28 @@ def test_monitor_runs_until_terminated(api: httpx.Client) -> None:
         assert status["custom_status"]["next_check_at"]
         assert api.post(f"/workflows/{iid}/terminate", json={"reason": "done"}).status_code == 202
         assert wait_for(api, iid)["runtime_status"] == "TERMINATED"
+
+
+# -- aimed inside: every address a refused check would have reached is on this machine (TEST_ENV)
+
+
+def test_literal_metadata_url_is_422_and_nothing_starts(api: httpx.Client) -> None:
+    job = {"job_id": "imds", "url": "http://169.254.169.254/latest/meta-data/", "max_checks": 1}
+    response = api.post("/workflows/monitor", json=job, params={"instance_id": "imds-probe"})
+    assert response.status_code == 422, response.text
+    assert "metadata" in response.json()["message"]
+    assert api.get("/status/imds-probe").status_code == 404
+
+
+def test_name_resolving_to_the_api_server_is_refused_at_check_time(api: httpx.Client) -> None:
+    with serve_target(API_SERVER_STAND_IN) as server:
+        port = httpx.URL(server.url).port
+        names = {"api-server.test": "API server", "nowhere.test": "unspecified"}
+        for name, reason in names.items():
+            job = {"job_id": name, "url": f"http://{name}:{port}/health", "max_checks": 1}
+            status = wait_for(api, start(api, "monitor", job))
+            check = status["custom_status"]["last_check"]
+            assert check["refused"] and not check["healthy"], check
+            assert reason in check["detail"]
+            assert status["output"]["alerts_sent"] == 1
+        assert server.hits == 0

@@ -3,10 +3,13 @@
 import asyncio
 import json
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 
+from app.config import Settings
+from app.security.egress import checked_client
 from app.workflows import monitor
 from tests.unit.fakes import FakeActivityContext, FakeContext, activity_names, run
 
@@ -83,8 +86,9 @@ def test_monitor_survives_an_alert_that_cannot_be_sent(
 
 
 def test_check_refuses_a_host_outside_the_allow_list_without_a_request() -> None:
-    policy = monitor.CheckPolicy(allowed_hosts=frozenset({"status.example.com"}), timeout_seconds=1)
-    check = monitor.check_endpoint_activity(policy)
+    settings = Settings(monitor_allowed_hosts="status.example.com")
+    check = monitor.check_endpoint_activity(partial(checked_client, settings))
     context: Any = FakeActivityContext()
     result = asyncio.run(check(context, "http://127.0.0.1:9/"))
-    assert (result.healthy, result.detail) == (False, "host not in APP_MONITOR_ALLOWED_HOSTS")
+    assert (result.healthy, result.refused) == (False, True)
+    assert "APP_MONITOR_ALLOWED_HOSTS" in result.detail

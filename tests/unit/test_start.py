@@ -105,3 +105,29 @@ def test_monitor_outside_the_allowed_hosts_is_422(fake: FakeClient) -> None:
         )
     assert refused.status_code == 422 and "APP_MONITOR_ALLOWED_HOSTS" in refused.text
     assert allowed.status_code == 202
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2852039166/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://metadata.google.internal./computeMetadata/v1/",
+        "https://kubernetes.default.svc/",
+        "http://0.0.0.0:8000/",
+    ],
+)
+def test_monitor_aimed_inside_is_422_whatever_the_settings(fake: FakeClient, url: str) -> None:
+    with client_for(fake, monitor_allow_private=True) as http:
+        refused = http.post("/workflows/monitor", json={"job_id": "j", "url": url})
+    assert refused.status_code == 422 and "refused" in refused.json()["message"]
+    assert fake.started == []
+
+
+def test_monitor_of_a_private_address_needs_the_setting(fake: FakeClient) -> None:
+    job = {"job_id": "j", "url": "http://127.0.0.1:8000/healthz"}
+    with client_for(fake) as http:
+        assert http.post("/workflows/monitor", json=job).status_code == 422
+    with client_for(fake, monitor_allow_private=True) as http:
+        assert http.post("/workflows/monitor", json=job).status_code == 202

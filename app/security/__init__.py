@@ -1,0 +1,1 @@
+"""Where outgoing requests may go."""
