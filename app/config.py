@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     ready_wait_seconds: float = Field(
         15.0, ge=0, description="How long a change waits for a recovering runtime before a 503"
     )
+    # Admission control (429 with Retry-After): see the README's "Limits"
+    max_running_instances: int = Field(
+        100, ge=0, description="Unfinished instances this replica started; 0: no cap"
+    )
+    max_starts_per_second: float = Field(
+        20.0, ge=0, description="Starts a second per API key owner or client address; 0: no limit"
+    )
+    start_burst: int = Field(40, ge=1, description="Starts a caller may make at once")
+    admission_recheck_max_seconds: float = Field(
+        30.0, ge=1, description="Longest wait between two looks at one running instance"
+    )
     # Workflow worker: async activities make a high cap cheap.
     max_concurrent_activities: int = Field(
         1000, ge=1, description="Activity work items the worker runs at once"

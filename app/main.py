@@ -9,6 +9,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from app.api import errors, health, instances, start
+from app.api.admission import Admission
 from app.api.limits import BodySizeLimit
 from app.config import Settings
 from app.readiness import Readiness
@@ -53,9 +54,11 @@ def create_app(
         client = (client_factory or _client)(settings)
         app.state.runtime, app.state.client = runtime, client
         app.state.readiness = Readiness(client, runtime)
+        counting = asyncio.create_task(app.state.admission.running.keep_counting(client))
         try:
             yield
         finally:
+            counting.cancel()
             await client.close()
             await asyncio.to_thread(runtime.shutdown)
 
@@ -68,6 +71,7 @@ def create_app(
     )
     app.state.settings = settings
     parse_fixed_names(settings.monitor_test_resolve)  # a malformed entry stops the start here
+    app.state.admission = Admission(settings)
     setup_tracing(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ValidationError
 
+from app.api.admission import AdmittedDep, RunningInstances
 from app.api.catalogue import CATALOG
 from app.api.deps import ChangerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, field_errors
@@ -34,9 +35,22 @@ def _unknown(name: str) -> ApiError:
 
 
 async def start(
+    request: StartRequest,
+    client: Sidecar,
+    settings: Settings,
+    response: Response,
+    running: RunningInstances,
+) -> StartResponse:
+    """Validate, refuse an id in use or over the cap, start; nothing starts unless all is well."""
+    with running.slot() as started:
+        reply = await _start(request, client, settings, response)
+        started(reply.instance_id)
+        return reply
+
+
+async def _start(
     request: StartRequest, client: Sidecar, settings: Settings, response: Response
 ) -> StartResponse:
-    """Validate, refuse an id in use, start; nothing starts unless everything is valid."""
     spec = CATALOG.get(request.workflow)
     if spec is None:
         raise _unknown(request.workflow)
@@ -81,17 +95,18 @@ async def start(
     "/start-workflow",
     status_code=202,
     response_model=StartResponse,
-    responses=error_responses(401, 504, 409),
+    responses=error_responses(401, 504, 409, 429),
 )
 async def start_workflow(
     request: Annotated[StartRequest, Body(openapi_examples=START_EXAMPLES)],
     client: ClientDep,
     settings: SettingsDep,
     response: Response,
+    running: AdmittedDep,
     _: ChangerDep,
 ) -> StartResponse:
     """Start a workflow; poll the returned status_url until it is finished."""
-    return await start(request, client, settings, response)
+    return await start(request, client, settings, response, running)
 
 
 InstanceIdQuery = Annotated[str | None, Query(pattern=INSTANCE_ID_PATTERN, max_length=128)]
@@ -106,13 +121,14 @@ def _typed_start(name: str) -> None:
         client: ClientDep,
         settings: SettingsDep,
         response: Response,
+        running: AdmittedDep,
         _: ChangerDep,
         instance_id: InstanceIdQuery = None,
     ) -> StartResponse:
         request = StartRequest(
             workflow=name, input=body.model_dump(mode="json"), instance_id=instance_id
         )
-        return await start(request, client, settings, response)
+        return await start(request, client, settings, response, running)
 
     # The body's type is only known here; FastAPI reads it from the annotation.
     endpoint.__annotations__["body"] = Annotated[
@@ -124,7 +140,7 @@ def _typed_start(name: str) -> None:
         methods=["POST"],
         status_code=202,
         response_model=StartResponse,
-        responses=error_responses(401, 504, 409),
+        responses=error_responses(401, 504, 409, 429),
         summary=f"Start {name}",
         description=spec.summary,
     )

@@ -16,9 +16,12 @@ from tools.stack import Stack
 RUNNING: list[Stack] = []
 # Monitors here check targets on loopback, as with `make run`. Two .test names lead where a
 # monitor never may, both on this machine: an address standing in for the cluster's API server,
-# and the unspecified address.
+# and the unspecified address. Every test starts from one address, so admission control is off
+# (test_admission.py turns it on in a stack of its own).
 API_SERVER_STAND_IN = "127.0.0.2"
 TEST_ENV = {
+    "APP_MAX_STARTS_PER_SECOND": "0",
+    "APP_MAX_RUNNING_INSTANCES": "0",
     "APP_MONITOR_ALLOW_PRIVATE": "true",
     "KUBERNETES_SERVICE_HOST": API_SERVER_STAND_IN,
     "APP_MONITOR_TEST_RESOLVE": f"api-server.test={API_SERVER_STAND_IN},nowhere.test=0.0.0.0",

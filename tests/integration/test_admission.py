@@ -1,0 +1,54 @@
+"""Admission control on the real sidecar: the running cap follows instances as they finish."""
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.integration.polling import start, wait_for
+from tests.integration.stacks import running_stack
+
+LIMITS = {
+    "APP_MAX_RUNNING_INSTANCES": "2",
+    "APP_MAX_STARTS_PER_SECOND": "0.1",
+    "APP_START_BURST": "8",
+    "APP_ADMISSION_RECHECK_MAX_SECONDS": "1",
+}
+
+
+def order() -> dict[str, object]:
+    return {"order_id": uuid.uuid4().hex, "product": "Laptop", "quantity": 1, "cost": 5000}
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    with (
+        running_stack(tmp_path_factory.mktemp("limited"), app_env=LIMITS) as stack,
+        httpx.Client(base_url=stack.replicas[0].url, timeout=30) as api,
+    ):
+        yield api
+
+
+def test_cap_holds_until_an_instance_finishes_and_the_rate_holds_after(
+    limited: httpx.Client,
+) -> None:
+    first = start(limited, "purchase_approval", order())  # both wait for a human
+    start(limited, "purchase_approval", order())
+    refused = limited.post("/workflows/purchase_approval", json=order())
+    assert refused.status_code == 429 and refused.json()["error"] == "too_many_running"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert limited.post(f"/workflows/{first}/terminate").status_code == 202
+    wait_for(limited, first)
+    answers = []
+    for _ in range(4):  # the replica notices within a second or so
+        time.sleep(1)
+        answers.append(limited.post("/workflows/purchase_approval", json=order()))
+        if answers[-1].status_code == 202:
+            break
+    assert answers[-1].status_code == 202, [a.text for a in answers]
+    errors: list[str] = []
+    while len(errors) < 8 and "rate_limited" not in errors:
+        errors.append(limited.post("/workflows/purchase_approval", json=order()).json()["error"])
+    assert errors[-1] == "rate_limited" and set(errors[:-1]) <= {"too_many_running"}

@@ -1,0 +1,113 @@
+"""Admission control: over a caller's rate or the running cap, a start gets 429; nothing starts."""
+
+import asyncio
+
+import pytest
+
+from app.api.admission import Admission, RunningInstances, StartRate
+from app.api.errors import ApiError
+from app.config import Settings
+from tests.unit.fakes import CHAIN, FakeClient, client_for
+
+
+@pytest.fixture
+def fake() -> FakeClient:
+    return FakeClient()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_allows_a_burst_then_refills_at_the_rate() -> None:
+    clock = Clock()
+    rate = StartRate(rate=2, burst=3, clock=clock)
+    assert [rate.take("a") for _ in range(3)] == [0, 0, 0]
+    assert rate.take("a") == pytest.approx(0.5)
+    assert rate.take("b") == 0  # callers do not share a bucket
+    clock.now += 0.5
+    assert rate.take("a") == 0 and rate.take("a") > 0
+
+
+def test_rate_zero_means_no_limit() -> None:
+    rate = StartRate(rate=0, burst=1)
+    assert all(rate.take("a") == 0 for _ in range(100))
+
+
+def test_cap_counts_starts_in_progress_and_frees_a_failed_one() -> None:
+    running = RunningInstances(cap=2, recheck_max=30)
+    with running.slot() as started:
+        started("a")
+    with pytest.raises(RuntimeError), running.slot():
+        assert running.count == 2
+        raise RuntimeError("the start failed")
+    assert running.count == 1
+    with running.slot() as started:
+        started("b")
+    with pytest.raises(ApiError) as refused, running.slot():
+        pass
+    assert refused.value.status == 429 and refused.value.headers == {"Retry-After": "1"}
+
+
+def test_recheck_forgets_finished_and_backs_off_on_running() -> None:
+    clock, fake = Clock(), FakeClient()
+    running = RunningInstances(cap=10, recheck_max=4, clock=clock)
+    for iid, status in (("done", "COMPLETED"), ("busy", "RUNNING"), ("gone", "")):
+        running.add(iid)
+        if status:
+            fake.put(iid, "task_chaining", status)
+    asyncio.run(running.recheck(fake))  # type: ignore[arg-type]
+    assert running.count == 3  # nothing due before a second has passed
+    delays = []
+    for _ in range(4):
+        clock.now += 10
+        asyncio.run(running.recheck(fake))  # type: ignore[arg-type]
+        delays.append(running._tracked["busy"].delay)
+    assert running.count == 1 and delays == [2, 4, 4, 4]
+
+
+def test_start_over_the_rate_is_429_with_retry_after(fake: FakeClient) -> None:
+    with client_for(fake, max_starts_per_second=0.5, start_burst=2) as http:
+        answers = [http.post("/start-workflow", json=CHAIN) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert answers[2].json()["error"] == "rate_limited"
+    assert answers[2].headers["Retry-After"] == "2"
+    assert len(fake.started) == 2
+
+
+def test_rate_is_per_api_key_owner(fake: FakeClient) -> None:
+    keys = {"api_keys": "ann:k1,bob:k2", "max_starts_per_second": 0.1, "start_burst": 1}
+    with client_for(fake, **keys) as http:
+        ann = [
+            http.post("/start-workflow", json=CHAIN, headers={"X-API-Key": "k1"}) for _ in range(2)
+        ]
+        bob = http.post("/start-workflow", json=CHAIN, headers={"X-API-Key": "k2"})
+        anonymous = http.post("/start-workflow", json=CHAIN)
+    assert [r.status_code for r in ann] == [202, 429] and bob.status_code == 202
+    assert anonymous.status_code == 401  # who you are comes before how often
+
+
+def test_start_over_the_running_cap_is_429_until_one_finishes(fake: FakeClient) -> None:
+    clock = Clock()
+    with client_for(fake, max_running_instances=2) as http:
+        admission = Admission(Settings(max_running_instances=2), clock=clock)
+        http.app.state.admission = admission  # type: ignore[attr-defined]
+        first, _ = (http.post("/start-workflow", json=CHAIN) for _ in range(2))
+        refused = http.post("/workflows/task_chaining", json=CHAIN["input"])
+        assert refused.status_code == 429 and refused.json()["error"] == "too_many_running"
+        assert refused.headers["Retry-After"] == "1" and len(fake.started) == 2
+        fake.put(first.json()["instance_id"], "task_chaining", "COMPLETED")
+        clock.now += 1
+        asyncio.run(admission.running.recheck(fake))  # type: ignore[arg-type]
+        assert http.post("/start-workflow", json=CHAIN).status_code == 202
+
+
+def test_invalid_start_does_not_hold_a_place(fake: FakeClient) -> None:
+    with client_for(fake, max_running_instances=1) as http:
+        bad = http.post("/start-workflow", json={"workflow": "task_chaining", "input": {}})
+        good = http.post("/start-workflow", json=CHAIN)
+    assert (bad.status_code, good.status_code) == (422, 202)
