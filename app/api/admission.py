@@ -14,20 +14,26 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 
 from app.api.deps import CallerDep
 from app.api.errors import ApiError
 from app.config import Settings
-from app.sidecar import SidecarRejected, SidecarUnavailable, WorkflowClient
+from app.sidecar import InstanceState, SidecarRejected, SidecarUnavailable
 
 log = logging.getLogger("app.admission")
 Clock = Callable[[], float]
 FIRST_RECHECK_SECONDS = 1.0
 RECHECK_CONCURRENCY = 8
 MAX_TRACKED_CALLERS = 10_000
+
+
+class Lookup(Protocol):
+    """What counting needs of the sidecar client: one instance's state."""
+
+    async def get(self, instance_id: str) -> InstanceState | None: ...
 
 
 @dataclass
@@ -120,7 +126,7 @@ class RunningInstances:
     def finished(self, instance_id: str) -> None:
         self._tracked.pop(instance_id, None)
 
-    async def recheck(self, client: WorkflowClient) -> None:
+    async def recheck(self, client: Lookup) -> None:
         """Ask the sidecar about the instances due a look; forget the finished or purged."""
         gate = asyncio.Semaphore(RECHECK_CONCURRENCY)
 
@@ -139,7 +145,7 @@ class RunningInstances:
 
         await asyncio.gather(*(one(iid) for iid in self.due()))
 
-    async def keep_counting(self, client: WorkflowClient, interval: float = 0.5) -> None:
+    async def keep_counting(self, client: Lookup, interval: float = 0.5) -> None:
         """The lifespan's background task: recheck what is due, forever."""
         while True:
             await asyncio.sleep(interval)

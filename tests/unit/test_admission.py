@@ -60,12 +60,12 @@ def test_recheck_forgets_finished_and_backs_off_on_running() -> None:
         running.add(iid)
         if status:
             fake.put(iid, "task_chaining", status)
-    asyncio.run(running.recheck(fake))  # type: ignore[arg-type]
+    asyncio.run(running.recheck(fake))
     assert running.count == 3  # nothing due before a second has passed
     delays = []
     for _ in range(4):
         clock.now += 10
-        asyncio.run(running.recheck(fake))  # type: ignore[arg-type]
+        asyncio.run(running.recheck(fake))
         delays.append(running._tracked["busy"].delay)
     assert running.count == 1 and delays == [2, 4, 4, 4]
 
@@ -102,7 +102,7 @@ def test_start_over_the_running_cap_is_429_until_one_finishes(fake: FakeClient) 
         assert refused.headers["Retry-After"] == "1" and len(fake.started) == 2
         fake.put(first.json()["instance_id"], "task_chaining", "COMPLETED")
         clock.now += 1
-        asyncio.run(admission.running.recheck(fake))  # type: ignore[arg-type]
+        asyncio.run(admission.running.recheck(fake))
         assert http.post("/start-workflow", json=CHAIN).status_code == 202
 
 
