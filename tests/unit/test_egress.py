@@ -140,6 +140,28 @@ def test_a_name_that_does_not_resolve_is_a_connect_error_and_retried_as_one() ->
             asyncio.run(go())
 
 
+def test_a_redirect_to_metadata_is_not_followed() -> None:
+    sent: list[httpx.Request] = []
+
+    def redirect(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/"})
+
+    async def go() -> httpx.Response:
+        inner = httpx.MockTransport(redirect)
+        async with checked_client(Settings(), inner) as client:
+            return await client.get(f"http://{PUBLIC}/")
+
+    assert asyncio.run(go()).status_code == 302
+    assert [r.url.host for r in sent] == [str(PUBLIC)]
+
+
+def test_userinfo_cannot_disguise_the_host() -> None:
+    # The host the policy checks is the one the request is sent to: one parse for both.
+    with pytest.raises(TargetRefused, match="metadata"):
+        get(f"http://{PUBLIC}@169.254.169.254/", Answers())
+
+
 def test_fixed_names_only_under_dot_test() -> None:
     assert parse_fixed_names("meta.test=169.254.169.254") == {"meta.test": METADATA}
     with pytest.raises(ValueError, match=r"name\.test=address"):
