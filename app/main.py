@@ -1,6 +1,7 @@
 """The FastAPI app: the lifespan owns the WorkflowRuntime and the one shared workflow client."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -59,6 +60,8 @@ def create_app(
             yield
         finally:
             counting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await counting
             await client.close()
             await asyncio.to_thread(runtime.shutdown)
 
