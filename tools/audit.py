@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.paths import ROOT
+
 REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
 log = logging.getLogger("audit")
 
