@@ -50,9 +50,10 @@ def main(argv: list[str]) -> int:
         command = [sys.executable, "-m", "pip_audit", "--progress-spinner", "off"]
         command += [arg for f in files for arg in ("-r", f)] + ["-f", "json", "-o", str(out)]
         # pip-audit exits 1 on any finding; the report decides here, so only a missing one fails.
-        subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+        # Its own summary counts skipped packages as clean, so only its errors are shown.
+        run = subprocess.run(command, check=False, capture_output=True, text=True)
         if not out.exists():
-            log.error("pip-audit produced no report (see above)")
+            log.error("pip-audit produced no report:\n%s", run.stderr)
             return 2
         report = json.loads(out.read_text())
     fixable, unfixed, skipped = findings(report)
