@@ -7,6 +7,7 @@ task_ids ----+--> [analyze_item id2] --+--> aggregate (failures reported, never 
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -94,7 +95,8 @@ def fan_out_fan_in(
     limit = batch.max_parallel or len(batch.task_ids)
     if len(batch.task_ids) <= CHUNK:
         items = [ItemInput(task_id=i, work_seconds=batch.work_seconds) for i in batch.task_ids]
-        calls = yield from _bounded([_activity(ctx, item) for item in items], limit)
+        progress = Progress(ctx, [1] * len(items))
+        calls = yield from _bounded([_activity(ctx, item) for item in items], limit, progress)
         results = [_item_result(i, call) for i, call in zip(batch.task_ids, calls, strict=True)]
     else:
         # A workflow replays its whole history at every step, so one history of thousands of
@@ -104,8 +106,11 @@ def fan_out_fan_in(
             FanOutInput(task_ids=c, work_seconds=batch.work_seconds, max_parallel=min(limit, CHUNK))
             for c in chunks
         ]
+        progress = Progress(ctx, [len(c) for c in chunks])
         children = yield from _bounded(
-            [_child(ctx, n, part) for n, part in enumerate(parts)], max(1, limit // CHUNK)
+            [_child(ctx, n, part) for n, part in enumerate(parts)],
+            max(1, limit // CHUNK),
+            progress,
         )
         results = [
             r for part, child in zip(parts, children, strict=True) for r in _part(part, child)
@@ -125,20 +130,46 @@ def _child(ctx: wf.DaprWorkflowContext, n: int, part: FanOutInput) -> Callable[[
     )
 
 
-def _bounded(starts: list[Callable[[], Any]], limit: int) -> Generator[Any, Any, list[Any]]:
+class Progress:
+    """Items done / total in the custom status, for the dashboard's progress bar.
+
+    Derived only from the tasks that settled, so a replay sets the same values in the same order.
+    """
+
+    def __init__(self, ctx: wf.DaprWorkflowContext, sizes: list[int]) -> None:
+        self.ctx, self.sizes, self.done = ctx, sizes, 0
+        self._publish()
+
+    def __call__(self, position: int) -> None:
+        self.done += self.sizes[position]
+        self._publish()
+
+    def _publish(self) -> None:
+        self.ctx.set_custom_status(json.dumps({"done": self.done, "total": sum(self.sizes)}))
+
+
+def _bounded(
+    starts: list[Callable[[], Any]], limit: int, settled: Callable[[int], None]
+) -> Generator[Any, Any, list[Any]]:
     """Start the tasks with at most `limit` unfinished; return them all, finished, in order.
 
-    when_any rather than when_all: a failed task must not fail the batch.
+    when_any rather than when_all: a failed task must not fail the batch. `settled` gets the
+    position of each task as it finishes.
     """
     tasks: list[Any] = []
     in_flight: list[Any] = []
+
+    def settle(task: Any) -> None:
+        in_flight.remove(task)
+        settled(next(n for n, t in enumerate(tasks) if t is task))
+
     for start in starts:
         if len(in_flight) >= limit:
-            in_flight.remove((yield wf.when_any(in_flight)))
+            settle((yield wf.when_any(in_flight)))
         tasks.append(start())
         in_flight.append(tasks[-1])
     while in_flight:
-        in_flight.remove((yield wf.when_any(in_flight)))
+        settle((yield wf.when_any(in_flight)))
     return tasks
 
 

@@ -7,8 +7,9 @@ otherwise --> [request_approval] --> wait for "approval_received" or the timer
     timeout  --> [release_reservation] --> cancelled
 """
 
+import json
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any, Literal
 
 import dapr.ext.workflow as wf
@@ -101,10 +102,15 @@ def purchase_approval(
         )
 
     yield ctx.call_activity(request_approval, input=order, retry_policy=OUTSIDE_RETRY)
-    timeout = ctx.create_timer(timedelta(seconds=order.approval_timeout_seconds))
+    deadline = ctx.current_utc_datetime + timedelta(seconds=order.approval_timeout_seconds)
+    timeout = ctx.create_timer(deadline)
+    # What it waits for, visible in /status: the workflow clock (UTC) keeps it the same on replay.
+    until = deadline.replace(tzinfo=UTC).isoformat()
+    ctx.set_custom_status(json.dumps({"waiting_for": APPROVAL_EVENT, "deadline": until}))
     while True:
         approval = ctx.wait_for_external_event(APPROVAL_EVENT)
         if (yield wf.when_any([approval, timeout])) == timeout:
+            ctx.set_custom_status(json.dumps({"waiting_for": None, "timed_out": True}))
             yield ctx.call_activity(release_reservation, input=order, retry_policy=OUTSIDE_RETRY)
             replay_safe_log(ctx, "order %s timed out", order.order_id)
             return PurchaseResult(
@@ -119,6 +125,7 @@ def purchase_approval(
             # The API validates decisions; one raised around it must not fail the order.
             replay_safe_log(ctx, "order %s: malformed decision ignored", order.order_id)
 
+    ctx.set_custom_status(json.dumps({"waiting_for": None, "decided_by": decision.approver}))
     if decision.approved:
         yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
     return PurchaseResult.decided(order, decision)
