@@ -9,7 +9,7 @@ from typing import Protocol
 
 from fastapi import FastAPI
 
-from app.api import errors, health, instances, start
+from app.api import errors, health, instances, listing, rerun, start
 from app.api.admission import Admission
 from app.api.limits import BodySizeLimit
 from app.config import Settings
@@ -81,6 +81,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(start.router)
     app.include_router(instances.router)
+    app.include_router(listing.router)
+    app.include_router(rerun.router)
     return app
 
 

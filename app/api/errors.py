@@ -71,8 +71,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        malformed = next((e for e in errors if e.get("type") == "json_invalid"), None)
+        if malformed is not None and isinstance(exc.body, str):
+            return _malformed_json(exc.body, malformed)
         return error_response(
-            422, "invalid_request", "The request is not valid", field_errors(exc.errors())
+            422, "invalid_request", "The request is not valid", field_errors(errors)
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -115,3 +119,17 @@ def install(app: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return error_response(500, "internal_error", "Internal error; it has been logged")
+
+
+def _malformed_json(text: str, error: dict[str, Any]) -> JSONResponse:
+    """Where the body stops being JSON, as a person counts: line and column, from 1."""
+    position = int(error["loc"][-1])
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    reason = error.get("ctx", {}).get("error", "invalid JSON")
+    return error_response(
+        422,
+        "invalid_request",
+        f"The body is not valid JSON: {reason} at line {line}, column {column}",
+        [{"loc": ["body"], "line": line, "column": column, "msg": reason, "type": "json_invalid"}],
+    )

@@ -1,6 +1,5 @@
 """Running instances: status (long poll too), events, lifecycle, purge, list and history."""
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -14,7 +13,6 @@ from app.api.models import (
     EventNamePath,
     History,
     InstanceIdPath,
-    InstanceList,
     ReasonBody,
     WorkflowStatus,
     accepted_headers,
@@ -175,18 +173,6 @@ async def purge(instance_id: InstanceIdPath, client: ClientDep, _: ChangerDep) -
         )
     await client.purge(instance_id)
     return Response(status_code=204)
-
-
-@router.get("/workflows", response_model=InstanceList, responses=error_responses())
-async def list_workflows(
-    client: ClientDep,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-    continuation_token: Annotated[str | None, Query(max_length=1024)] = None,
-) -> InstanceList:
-    """The instances the state store knows, a page at a time."""
-    ids, token = await client.list_ids(page_size, continuation_token)
-    states = await asyncio.gather(*(client.get(i) for i in ids))
-    return InstanceList(instances=[_status(s) for s in states if s], continuation_token=token)
 
 
 @router.get(

@@ -1,7 +1,7 @@
 """The HTTP API's request and response models (the workflows' own models live beside them)."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Path
 from pydantic import BaseModel, Field
@@ -14,20 +14,49 @@ INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 InstanceIdPath = Annotated[
     str, Path(pattern=INSTANCE_ID_PATTERN, max_length=128, description="A workflow instance id")
 ]
+# The events each workflow waits for: offered by name in Swagger UI and on the dashboard.
+KNOWN_EVENTS: dict[str, tuple[str, ...]] = {
+    name: tuple(spec.events) for name, spec in CATALOG.items() if spec.events
+}
 EventNamePath = Annotated[
     str,
     Path(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-        description="The event's name",
-        examples=["approval_received"],
+        description="The event's name: one a workflow waits for (see the examples)",
+        openapi_examples={
+            f"{workflow}: {event}": {"summary": f"{workflow} waits for {event}", "value": event}
+            for workflow, events in KNOWN_EVENTS.items()
+            for event in events
+        },
     ),
 ]
 
 
 class ErrorModel(BaseModel):
-    error: str = Field(examples=["not_found"])
+    error: str = Field(description="A stable code; each status's example shows its codes")
     message: str
     details: Any = None
+
+
+# The codes each status answers with, as the API really sends them.
+ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
+    401: [("unauthorized", "A valid X-API-Key header is required")],
+    403: [("cross_site_request", "A state-changing request from another site is refused")],
+    404: [("not_found", "No workflow instance with id 'order-1001'")],
+    409: [
+        ("instance_exists", "Instance 'order-1001' is still active; choose another id"),
+        ("already_finished", "Cannot terminate: instance 'order-1001' is COMPLETED"),
+        ("still_running", "Instance 'order-1001' is RUNNING; terminate it first"),
+    ],
+    413: [("body_too_large", "Request bodies are limited to 1048576 bytes")],
+    415: [("unsupported_media_type", "Send the event's payload as JSON")],
+    422: [
+        ("invalid_request", "The request is not valid"),
+        ("invalid_input", "Invalid input for purchase_approval"),
+        ("unknown_workflow", "Unknown workflow 'nope'"),
+    ],
+    503: [("sidecar_unavailable", "The Dapr sidecar is not reachable; retry shortly")],
+}
 
 
 class StartRequest(BaseModel):
@@ -98,10 +127,51 @@ class History(BaseModel):
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error codes an endpoint can answer with."""
-    return {code: {"model": ErrorModel} for code in (*codes, 422, 503)}
+    """OpenAPI entries for the error codes an endpoint can answer with, each with its examples.
+
+    An endpoint that needs a key (401) also refuses cross-site browser requests (403).
+    """
+    statuses = (*codes, *((403,) if 401 in codes else ()), 422, 503)
+    return {
+        code: {
+            "model": ErrorModel,
+            "content": {
+                "application/json": {
+                    "examples": {
+                        error: {"value": {"error": error, "message": message}}
+                        for error, message in ERROR_EXAMPLES[code]
+                    }
+                }
+            },
+        }
+        for code in statuses
+    }
 
 
 def accepted_headers(instance_id: str, settings: Settings) -> dict[str, str]:
     """Where to poll and how soon: the headers of every 202."""
     return {"Location": f"/status/{instance_id}", "Retry-After": str(settings.retry_after_seconds)}
+
+
+RuntimeStatus = Literal[
+    "RUNNING", "PENDING", "SUSPENDED", "COMPLETED", "FAILED", "TERMINATED", "CONTINUED_AS_NEW"
+]
+RUNTIME_STATUSES: tuple[str, ...] = get_args(RuntimeStatus)
+
+
+class RerunRequest(BaseModel):
+    from_event_id: int = Field(
+        ge=0,
+        description="The history event_id of an activity call (taskScheduled) or a child "
+        "workflow (childWorkflowInstanceCreated): the new instance runs again from there",
+        examples=[3],
+    )
+    new_instance_id: str | None = Field(
+        None,
+        pattern=INSTANCE_ID_PATTERN,
+        max_length=128,
+        description="Optional; a new id is made when absent",
+    )
+    input: Any = Field(
+        None, description="Optional new input for that activity; absent keeps the old one"
+    )

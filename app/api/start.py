@@ -22,8 +22,13 @@ from app.sidecar import InstanceActive, Sidecar
 
 router = APIRouter(tags=["start"])
 
+# Named by workflow in Swagger UI's example menu; the docstring is the example's description.
 START_EXAMPLES = {
-    name: {"summary": spec.summary, "value": {"workflow": name, "input": spec.example}}
+    name: {
+        "summary": name,
+        "description": spec.summary,
+        "value": {"workflow": name, "input": spec.example},
+    }
     for name, spec in CATALOG.items()
 }
 
@@ -132,7 +137,7 @@ def _typed_start(name: str) -> None:
 
     # The body's type is only known here; FastAPI reads it from the annotation.
     endpoint.__annotations__["body"] = Annotated[
-        spec.input_model, Body(openapi_examples={"example": {"value": spec.example}})
+        spec.input_model, Body(openapi_examples={name: {"summary": name, "value": spec.example}})
     ]
     router.add_api_route(
         f"/workflows/{name}",

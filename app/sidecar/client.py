@@ -125,6 +125,20 @@ class WorkflowClient:
         response = await self._call("PurgeInstances", request, changes=instance_id)
         return int(response.deletedInstanceCount)
 
+    async def rerun(
+        self, instance_id: str, event_id: int, new_instance_id: str, input: Any, new_input: bool
+    ) -> str:
+        """A new instance replaying instance_id's history up to event_id, then running on."""
+        request = pb.RerunWorkflowFromEventRequest(
+            sourceInstanceID=instance_id,
+            eventID=event_id,
+            newInstanceID=new_instance_id,
+            input=_payload(input) if new_input else None,
+            overwriteInput=new_input,
+        )
+        response = await self._call("RerunWorkflowFromEvent", request)
+        return str(response.newInstanceID)
+
     async def list_ids(self, page_size: int, token: str | None) -> tuple[list[str], str | None]:
         request = pb.ListInstanceIDsRequest(pageSize=page_size)
         if token:

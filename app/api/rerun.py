@@ -1,0 +1,66 @@
+"""POST /workflows/{id}/rerun: a new instance that replays a finished one up to an event."""
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from app.api.deps import CallerDep, ClientDep, SettingsDep
+from app.api.errors import ApiError, not_found
+from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
+
+router = APIRouter(tags=["instances"])
+# The history events the runtime can rerun from: an activity call or a child workflow's start.
+RERUNNABLE = frozenset({"taskScheduled", "childWorkflowInstanceCreated"})
+
+
+@router.post(
+    "/workflows/{instance_id}/rerun",
+    status_code=202,
+    response_model=Accepted,
+    responses=error_responses(401, 404, 409),
+)
+async def rerun(
+    instance_id: InstanceIdPath,
+    body: RerunRequest,
+    client: ClientDep,
+    settings: SettingsDep,
+    response: Response,
+    _: CallerDep,
+) -> Accepted:
+    """Rerun a finished instance from one of its activity calls, as a new instance.
+
+    Everything before from_event_id is replayed from the history, not run again; that activity
+    and all after it run anew, with the new input for that activity when one is given.
+    """
+    source = await client.get(instance_id)
+    if source is None:
+        raise not_found(instance_id)
+    if not source.finished:
+        raise ApiError(
+            409,
+            "still_running",
+            f"Instance {instance_id!r} is {source.runtime_status}; only a finished one can rerun",
+        )
+    events = {e["event_id"]: e["kind"] for e in await client.history(instance_id)}
+    if events.get(body.from_event_id) not in RERUNNABLE:
+        raise ApiError(
+            422,
+            "invalid_event_id",
+            f"Event {body.from_event_id} of {instance_id!r} is not an activity call or child "
+            "workflow: rerun from one of those",
+            {"rerunnable_event_ids": sorted(i for i, k in events.items() if k in RERUNNABLE)},
+        )
+    new_id = body.new_instance_id or uuid.uuid4().hex
+    existing = await client.get(new_id)
+    if existing is not None and not existing.finished:
+        raise ApiError(
+            409, "instance_exists", f"Instance {new_id!r} is still active; choose another id"
+        )
+    new_input = "input" in body.model_fields_set
+    new_id = await client.rerun(instance_id, body.from_event_id, new_id, body.input, new_input)
+    response.headers.update(accepted_headers(new_id, settings))
+    return Accepted(
+        instance_id=new_id,
+        status_url=f"/status/{new_id}",
+        message=f"Rerun of {instance_id!r} from event {body.from_event_id}",
+    )

@@ -1,0 +1,69 @@
+"""The sidecar stand-in with listing, history and rerun: for the pages and their API."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.sidecar import InstanceState
+from tests.unit.test_api import FakeClient
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def event(event_id: int, kind: str, at: float, name: str | None = None, **details: Any) -> Any:
+    return {
+        "event_id": event_id,
+        "kind": kind,
+        "timestamp": T0 + timedelta(seconds=at),
+        "name": name,
+        "details": details,
+    }
+
+
+APPROVAL_HISTORY = [
+    event(-1, "orchestratorStarted", 0),
+    event(0, "executionStarted", 0, "purchase_approval"),
+    event(1, "taskScheduled", 0.1, "request_approval"),
+    event(-1, "taskCompleted", 0.4, taskScheduledId=1),
+    event(2, "timerCreated", 0.5, fireAt="2026-01-01T00:10:00Z"),
+    event(-1, "eventRaised", 3.0, "approval_received"),
+    event(3, "taskScheduled", 3.1, "place_order"),
+    event(-1, "taskCompleted", 3.3, taskScheduledId=3),
+    event(4, "executionCompleted", 3.4, orchestrationStatus="ORCHESTRATION_STATUS_COMPLETED"),
+]
+
+
+class PagesFake(FakeClient):
+    def __init__(self) -> None:
+        super().__init__()
+        self.histories: dict[str, list[dict[str, Any]]] = {}
+        self.reruns: list[tuple[str, int, str, Any, bool]] = []
+
+    def add(self, instance_id: str, workflow: str, status: str, **fields: Any) -> None:
+        values = {
+            "created_at": T0,
+            "last_updated_at": T0,
+            "input": None,
+            "output": None,
+            "custom_status": None,
+            "failure": None,
+            **fields,
+        }
+        self.states[instance_id] = InstanceState(instance_id, workflow, status, **values)
+
+    async def list_ids(self, page_size: int, token: str | None) -> tuple[list[str], str | None]:
+        ids = sorted(self.states)
+        start = int(token or 0)
+        end = start + page_size
+        return ids[start:end], (str(end) if end < len(ids) else None)
+
+    async def history(self, instance_id: str) -> list[dict[str, Any]]:
+        return self.histories.get(instance_id, [])
+
+    async def wait(self, instance_id: str, timeout: float) -> InstanceState | None:
+        return self.states.get(instance_id)
+
+    async def rerun(
+        self, instance_id: str, event_id: int, new_id: str, payload: Any, new_input: bool
+    ) -> str:
+        self.reruns.append((instance_id, event_id, new_id, payload, new_input))
+        return new_id

@@ -1,0 +1,109 @@
+"""GET /workflows filters and POST /workflows/{id}/rerun: their rules and errors, no sidecar."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, PagesFake
+from tests.unit.test_api import client_for
+
+
+@pytest.fixture
+def fake() -> PagesFake:
+    fake = PagesFake()
+    for n in range(6):
+        workflow = "purchase_approval" if n % 2 else "task_chaining"
+        status = "COMPLETED" if n < 4 else "RUNNING"
+        fake.add(f"i-{n}", workflow, status, created_at=T0 + timedelta(hours=n))
+    fake.histories["i-1"] = APPROVAL_HISTORY
+    return fake
+
+
+@pytest.fixture
+def http(fake: PagesFake) -> Iterator[TestClient]:
+    with client_for(fake) as client:
+        yield client
+
+
+def ids(response: object) -> list[str]:
+    return [i["instance_id"] for i in response.json()["instances"]]  # type: ignore[attr-defined]
+
+
+def test_list_filters_by_workflow_status_and_creation_time(http: TestClient) -> None:
+    assert ids(http.get("/workflows", params={"workflow": "purchase_approval"})) == [
+        "i-1",
+        "i-3",
+        "i-5",
+    ]
+    assert ids(http.get("/workflows", params={"status": "RUNNING"})) == ["i-4", "i-5"]
+    window = {"created_after": "2026-01-01T02:00:00Z", "created_before": "2026-01-01T04:00:00"}
+    assert ids(http.get("/workflows", params=window)) == ["i-2", "i-3"]
+
+
+def test_filtered_pages_continue_without_skipping_a_match(http: TestClient) -> None:
+    seen: list[str] = []
+    params = {"workflow": "purchase_approval", "page_size": 2}
+    while True:
+        body = http.get("/workflows", params=params).json()
+        seen += [i["instance_id"] for i in body["instances"]]
+        if not body["continuation_token"]:
+            break
+        params["continuation_token"] = body["continuation_token"]
+    assert seen == ["i-1", "i-3", "i-5"]
+
+
+def test_list_refuses_an_unknown_status_and_an_empty_time_window(http: TestClient) -> None:
+    assert http.get("/workflows", params={"status": "DONE"}).status_code == 422
+    window = {"created_after": "2026-01-02T00:00:00Z", "created_before": "2026-01-01T00:00:00Z"}
+    response = http.get("/workflows", params=window)
+    assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+
+
+def test_rerun_from_an_activity_starts_a_new_instance(http: TestClient, fake: PagesFake) -> None:
+    response = http.post(
+        "/workflows/i-1/rerun",
+        json={"from_event_id": 3, "new_instance_id": "again", "input": {"x": 1}},
+    )
+    assert response.status_code == 202
+    assert response.headers["Location"] == "/status/again"
+    assert response.json()["instance_id"] == "again"
+    assert fake.reruns == [("i-1", 3, "again", {"x": 1}, True)]
+
+
+def test_rerun_without_input_keeps_the_old_one(http: TestClient, fake: PagesFake) -> None:
+    assert http.post("/workflows/i-1/rerun", json={"from_event_id": 1}).status_code == 202
+    assert fake.reruns[0][1] == 1 and fake.reruns[0][4] is False
+
+
+@pytest.mark.parametrize(
+    ("instance", "body", "status", "error"),
+    [
+        ("nope", {"from_event_id": 1}, 404, "not_found"),
+        ("i-5", {"from_event_id": 1}, 409, "still_running"),
+        ("i-1", {"from_event_id": 2}, 422, "invalid_event_id"),  # a timer
+        ("i-1", {"from_event_id": 99}, 422, "invalid_event_id"),
+        ("i-1", {"from_event_id": 1, "new_instance_id": "i-4"}, 409, "instance_exists"),
+        ("i-1", {"from_event_id": -1}, 422, "invalid_request"),
+    ],
+)
+def test_rerun_refusals(
+    http: TestClient,
+    fake: PagesFake,
+    instance: str,
+    body: dict[str, object],
+    status: int,
+    error: str,
+) -> None:
+    response = http.post(f"/workflows/{instance}/rerun", json=body)
+    assert (response.status_code, response.json()["error"]) == (status, error)
+    assert fake.reruns == []
+
+
+def test_rerun_needs_a_key_when_keys_are_set(fake: PagesFake) -> None:
+    with client_for(fake, api_keys="alice:k1") as http:
+        assert http.post("/workflows/i-1/rerun", json={"from_event_id": 1}).status_code == 401
+        headers = {"X-API-Key": "k1"}
+        response = http.post("/workflows/i-1/rerun", json={"from_event_id": 1}, headers=headers)
+        assert response.status_code == 202
