@@ -9,6 +9,7 @@ from typing import Protocol
 
 from fastapi import FastAPI
 
+from app import pages
 from app.api import errors, health, instances, listing, rerun, start
 from app.api.admission import Admission
 from app.api.limits import BodySizeLimit
@@ -71,6 +72,10 @@ def create_app(
         description="Durable workflows on a Dapr sidecar: start one, poll its status_url, "
         "raise events, terminate it. See the README for each workflow.",
         lifespan=lifespan,
+        # Served by app.pages with local assets and no inline script.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     parse_fixed_names(settings.monitor_test_resolve)  # a malformed entry stops the start here
@@ -83,6 +88,7 @@ def create_app(
     app.include_router(instances.router)
     app.include_router(listing.router)
     app.include_router(rerun.router)
+    pages.install(app)
     return app
 
 

@@ -1,0 +1,178 @@
+"""The dashboard's pages: instances, one instance with its timeline, and a start form.
+
+Read through the public API's own handlers (the same answers and errors as over HTTP); the
+actions on the pages call the public API from the browser, with the API key as a header.
+"""
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.api import instances, listing
+from app.api.deps import ClientDep, SettingsDep
+from app.api.errors import ApiError, not_found
+from app.api.models import INSTANCE_ID_PATTERN, KNOWN_EVENTS, RUNTIME_STATUSES, WorkflowStatus
+from app.api.rerun import RERUNNABLE
+from app.pages import timeline
+from app.pages.docs import service_origin, with_origin
+from app.runtime import CATALOG
+
+PAGE_SIZE = 25
+# Instances one list page reads at most; the page says so when the store holds more.
+SCAN_LIMIT = 2000
+TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+
+
+def _time(text: str | None) -> datetime | None:
+    """A datetime-local field's value (no zone: UTC, as the page says), or None when empty."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(422, "invalid_request", f"Not a date and time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _pretty(value: Any) -> str:
+    return "" if value is None else json.dumps(value, indent=2, sort_keys=True)
+
+
+def progress(status: WorkflowStatus) -> tuple[int, int] | None:
+    """(done, total) from a custom status that reports them, as fan_out_fan_in's does."""
+    custom = status.custom_status
+    if isinstance(custom, dict) and isinstance(custom.get("total"), int):
+        done = custom.get("done")
+        if isinstance(done, int) and custom["total"] > 0:
+            return done, custom["total"]
+    return None
+
+
+def waiting_for(status: WorkflowStatus) -> str | None:
+    custom = status.custom_status
+    if status.runtime_status not in TERMINAL and isinstance(custom, dict):
+        waiting = custom.get("waiting_for")
+        return waiting if isinstance(waiting, str) else None
+    return None
+
+
+def build_router(templates: Jinja2Templates) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    templates.env.globals.update(
+        pretty=_pretty, compact=json.dumps, progress=progress, waiting_for=waiting_for
+    )
+
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        keys_required = bool(request.app.state.settings.api_key_owners())
+        return templates.TemplateResponse(
+            request,
+            name,
+            {"keys_required": keys_required, "statuses": RUNTIME_STATUSES, **context},
+            status_code=status_code,
+        )
+
+    @router.get("/", response_class=HTMLResponse)
+    async def instance_list(
+        request: Request,
+        client: ClientDep,
+        workflow: Annotated[str, Query(max_length=128)] = "",
+        status: Annotated[str, Query(max_length=32)] = "",
+        created_after: Annotated[str, Query(max_length=40)] = "",
+        created_before: Annotated[str, Query(max_length=40)] = "",
+        page_number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
+    ) -> HTMLResponse:
+        filters = listing.Filters(
+            workflow or None, None, _time(created_after), _time(created_before)
+        )
+        found, more = await listing.find_instances(client, filters, SCAN_LIMIT, None, SCAN_LIMIT)
+        counts = {s: 0 for s in RUNTIME_STATUSES}
+        for state in found:
+            counts[state.runtime_status] = counts.get(state.runtime_status, 0) + 1
+        shown = [s for s in found if not status or s.runtime_status == status]
+        shown.sort(key=lambda s: s.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+        pages = max(1, -(-len(shown) // PAGE_SIZE))
+        start = (page_number - 1) * PAGE_SIZE
+        query = {
+            "workflow": workflow,
+            "status": status,
+            "created_after": created_after,
+            "created_before": created_before,
+        }
+        return page(
+            request,
+            "pages/list.html",
+            instances=[WorkflowStatus(**s.__dict__) for s in shown[start : start + PAGE_SIZE]],
+            total=len(shown),
+            counts=counts,
+            query=query,
+            page_number=page_number,
+            pages=pages,
+            truncated=more is not None,
+            scan_limit=SCAN_LIMIT,
+            workflows=list(CATALOG),
+        )
+
+    async def _instance(instance_id: str, client: ClientDep, settings: SettingsDep) -> Any:
+        status = await instances.get_status(instance_id, client, settings, Response())
+        history = await instances.history(instance_id, client)
+        events = [e.model_dump() for e in history.events]
+        now = None if status.runtime_status in TERMINAL else datetime.now(UTC)
+        drawn = timeline.build(events, now)
+        return {
+            "status": status,
+            "events": events,
+            "timeline": drawn,
+            "bars": timeline.draw(drawn),
+            "geometry": timeline,
+            "rerunnable": [e for e in events if e["kind"] in RERUNNABLE],
+            "finished": status.runtime_status in TERMINAL,
+            "known_events": KNOWN_EVENTS.get(status.workflow, ()),
+        }
+
+    @router.get("/instances/{instance_id}", response_class=HTMLResponse)
+    async def instance_page(
+        request: Request, instance_id: str, client: ClientDep, settings: SettingsDep
+    ) -> HTMLResponse:
+        try:
+            if not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
+                raise not_found(instance_id)
+            context = await _instance(instance_id, client, settings)
+        except ApiError as error:
+            if error.status not in (404, 422):
+                raise
+            return page(request, "pages/missing.html", 404, instance_id=instance_id)
+        return page(request, "pages/instance.html", **context)
+
+    @router.get("/instances/{instance_id}/live", response_class=HTMLResponse)
+    async def instance_live(
+        request: Request, instance_id: str, client: ClientDep, settings: SettingsDep
+    ) -> HTMLResponse:
+        """The part of the instance page that changes while it runs, for the page's script."""
+        context = await _instance(instance_id, client, settings)
+        return page(request, "pages/_live.html", **context)
+
+    @router.get("/start", response_class=HTMLResponse)
+    async def start_form(
+        request: Request, workflow: Annotated[str, Query(max_length=128)] = ""
+    ) -> HTMLResponse:
+        chosen = workflow if workflow in CATALOG else next(iter(CATALOG))
+        origin = service_origin(request)
+        examples = {
+            name: json.dumps(with_origin(spec.example, origin), indent=2)
+            for name, spec in CATALOG.items()
+        }
+        summaries = {name: spec.summary for name, spec in CATALOG.items()}
+        return page(
+            request,
+            "pages/start.html",
+            chosen=chosen,
+            examples=examples,
+            summaries=summaries,
+        )
+
+    return router

@@ -1,0 +1,176 @@
+// The dashboard's few enhancements: actions through the public API (key as an X-API-Key header,
+// kept in this tab's sessionStorage only), live updates of a running instance, and the start
+// form's workflow menu. Every page reads fine without it.
+"use strict";
+
+const KEY = "dapr-workflow-service.api-key";
+const FINISHED = new Set(["COMPLETED", "FAILED", "TERMINATED"]);
+const keysRequired = document.body.dataset.keysRequired === "true";
+
+function apiKey() {
+  return sessionStorage.getItem(KEY) || "";
+}
+
+function say(text, problem = false) {
+  const notice = document.getElementById("notice");
+  const alert = document.getElementById("problem");
+  notice.textContent = problem ? "" : text;
+  alert.textContent = problem ? text : "";
+}
+
+function setUpKeyForm() {
+  const form = document.getElementById("key-form");
+  if (!form) return;
+  form.hidden = false;
+  const input = document.getElementById("api-key");
+  input.placeholder = apiKey() ? "a key is set for this tab" : "";
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (input.value) sessionStorage.setItem(KEY, input.value);
+    input.value = "";
+    input.placeholder = "a key is set for this tab";
+    say("API key set for this tab.");
+  });
+  document.getElementById("forget-key").addEventListener("click", () => {
+    sessionStorage.removeItem(KEY);
+    input.placeholder = "";
+    say("API key forgotten.");
+  });
+}
+
+// One field's value as the API wants it, or undefined to leave it out.
+function fieldValue(element) {
+  const raw = element.value;
+  if (raw === "" && element.hasAttribute("data-optional")) return undefined;
+  switch (element.dataset.type) {
+    case "int":
+      return Number.parseInt(raw, 10);
+    case "bool":
+      return raw === "true";
+    case "json":
+      return JSON.parse(raw);
+    default:
+      return raw;
+  }
+}
+
+function formBody(form, submitter) {
+  const body = {};
+  for (const element of form.elements) {
+    if (!element.name || element.type === "submit") continue;
+    const value = fieldValue(element);
+    if (value !== undefined) body[element.name] = value;
+  }
+  if (submitter && submitter.name) body[submitter.name] = fieldValue(submitter);
+  return body;
+}
+
+async function callApi(method, url, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (apiKey()) headers["X-API-Key"] = apiKey();
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const text = await response.text();
+  let answer = {};
+  try {
+    answer = text ? JSON.parse(text) : {};
+  } catch {
+    answer = { message: text };
+  }
+  return { ok: response.ok, status: response.status, answer };
+}
+
+async function submitAction(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
+  let body;
+  try {
+    body = form.dataset.method === "DELETE" ? undefined : formBody(form, event.submitter);
+  } catch (error) {
+    say(`Not valid JSON: ${error.message}`, true);
+    return;
+  }
+  const buttons = form.querySelectorAll("button");
+  buttons.forEach((b) => (b.disabled = true));
+  try {
+    const { ok, status, answer } = await callApi(form.dataset.method, form.dataset.url, body);
+    if (!ok) {
+      const why = answer.message || `HTTP ${status}`;
+      say(status === 401 ? `${why}. Enter an API key above.` : `Refused (${status}): ${why}`, true);
+      if (status === 401) document.getElementById("api-key")?.focus();
+      return;
+    }
+    say(answer.message || "Done.");
+    if (form.dataset.then === "open") {
+      window.location.assign(`/instances/${encodeURIComponent(answer.instance_id)}`);
+    } else if (form.dataset.then === "home") {
+      window.location.assign("/");
+    } else {
+      await refreshLive(true);
+    }
+  } catch (error) {
+    say(`The service did not answer: ${error.message}`, true);
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+function wireActions(root) {
+  root.querySelectorAll("[data-needs-js]").forEach((element) => (element.hidden = false));
+  root.querySelectorAll("form.api-action").forEach((form) => {
+    form.addEventListener("submit", submitAction);
+  });
+}
+
+// A running instance: long-poll its status and redraw the live part when it changes.
+async function refreshLive(force = false) {
+  const live = document.getElementById("live");
+  if (!live) return;
+  const id = live.dataset.instanceId;
+  const response = await fetch(`/instances/${encodeURIComponent(id)}/live`);
+  if (!response.ok) return;
+  const focused = document.activeElement && document.activeElement.id;
+  live.innerHTML = await response.text();
+  wireActions(live);
+  if (focused) document.getElementById(focused)?.focus();
+  if (force) followLive();
+}
+
+let following = false;
+async function followLive() {
+  const live = document.getElementById("live");
+  if (!live || following) return;
+  following = true;
+  const id = encodeURIComponent(live.dataset.instanceId);
+  try {
+    while (!FINISHED.has(live.dataset.status)) {
+      const response = await fetch(`/status/${id}?wait=2`, { headers: { Accept: "application/json" } });
+      if (!response.ok) break;
+      const status = await response.json();
+      const updated = status.last_updated_at || "";
+      if (status.runtime_status !== live.dataset.status || updated !== live.dataset.updated) {
+        live.dataset.status = status.runtime_status;
+        live.dataset.updated = updated;
+        await refreshLive();
+      }
+    }
+  } finally {
+    following = false;
+  }
+}
+
+function setUpStartForm() {
+  const select = document.querySelector("select[data-autosubmit]");
+  if (select) select.addEventListener("change", () => select.form.submit());
+}
+
+if (keysRequired) setUpKeyForm();
+wireActions(document);
+setUpStartForm();
+followLive();

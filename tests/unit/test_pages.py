@@ -1,0 +1,113 @@
+"""The dashboard's pages as served (no browser): content, escaping, security headers, CSRF."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, PagesFake
+from tests.unit.test_api import client_for
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def fake() -> PagesFake:
+    fake = PagesFake()
+    fake.add("old-1", "task_chaining", "COMPLETED", created_at=T0)
+    fake.add(
+        "new-2",
+        "fan_out_fan_in",
+        "RUNNING",
+        created_at=T0 + timedelta(hours=1),
+        custom_status={"done": 2, "total": 5},
+    )
+    fake.add(
+        "order-3",
+        "purchase_approval",
+        "RUNNING",
+        created_at=T0 + timedelta(hours=2),
+        input={"product": SCRIPT},
+        custom_status={"waiting_for": "approval_received", "deadline": "2026-01-02T00:00:00"},
+    )
+    fake.histories["order-3"] = APPROVAL_HISTORY[:5]
+    return fake
+
+
+@pytest.fixture
+def http(fake: PagesFake) -> Iterator[TestClient]:
+    with client_for(fake) as client:
+        yield client
+
+
+def test_list_is_newest_first_with_counts_per_status(http: TestClient) -> None:
+    page = http.get("/").text
+    assert page.index("order-3") < page.index("new-2") < page.index("old-1")
+    assert "RUNNING <strong>2</strong>" in page and "COMPLETED <strong>1</strong>" in page
+    assert 'aria-label="Items done"' in page  # the fan-out's progress
+
+
+def test_list_filters_by_status_and_workflow(http: TestClient) -> None:
+    page = http.get("/", params={"status": "COMPLETED"}).text
+    assert "old-1" in page and "new-2" not in page
+    page = http.get("/", params={"workflow": "purchase_approval"}).text
+    assert "order-3" in page and "old-1" not in page
+
+
+def test_instance_page_reads_without_javascript(http: TestClient) -> None:
+    page = http.get("/instances/order-3").text
+    assert "waiting for <code>approval_received</code>" in page
+    assert "<svg" in page and "request_approval" in page
+    assert "Actions need JavaScript" in page  # said in <noscript>, forms hidden until JS runs
+
+
+def test_script_in_an_input_or_an_id_renders_as_text(http: TestClient) -> None:
+    page = http.get("/instances/order-3").text
+    assert SCRIPT not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    missing = http.get("/instances/%3Cscript%3Ealert(1)")
+    assert missing.status_code == 404
+    assert "<script>alert" not in missing.text and "&lt;script&gt;alert(1)" in missing.text
+
+
+def test_every_page_forbids_inline_script_and_framing(http: TestClient) -> None:
+    for path in ("/", "/instances/order-3", "/start", "/docs", "/status/order-3"):
+        policy = http.get(path).headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy.split("style")[0]
+        assert "frame-ancestors 'none'" in policy
+    assert "<script>" not in http.get("/").text.replace('<script src="/static/', "")
+
+
+def test_cross_site_state_changes_are_refused(http: TestClient, fake: PagesFake) -> None:
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://testserver"},
+    ):
+        response = http.post("/workflows/order-3/terminate", headers=headers)
+        assert (response.status_code, response.json()["error"]) == (403, "cross_site_request")
+    assert fake.events == []
+    same = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+    assert http.post("/workflows/order-3/terminate", headers=same).status_code == 202
+
+
+def test_reads_never_change_state(http: TestClient, fake: PagesFake) -> None:
+    before = dict(fake.states)
+    for path in ("/", "/instances/order-3", "/instances/order-3/live", "/start"):
+        assert http.get(path).status_code == 200
+    assert fake.states == before and fake.events == [] and fake.started == []
+
+
+def test_start_form_is_prefilled_with_the_example_for_this_address(http: TestClient) -> None:
+    page = http.get("/start", params={"workflow": "monitor"}).text
+    assert "http://testserver/healthz" in page.replace("&#34;", '"')
+    assert 'name="workflow" value="monitor"' in page
+
+
+def test_key_box_is_shown_only_when_keys_are_set(fake: PagesFake) -> None:
+    with client_for(fake) as open_service:
+        assert 'id="api-key"' not in open_service.get("/").text
+    with client_for(fake, api_keys="alice:k1") as keyed:
+        page = keyed.get("/instances/order-3")
+        assert page.status_code == 200 and 'id="api-key"' in page.text  # reads stay open
+        assert "k1" not in page.text and "set-cookie" not in page.headers
