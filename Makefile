@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STORE  ?= sqlite
 PORT   ?= 8000
 
-.PHONY: run test unit integration bench lint audit runtime redis deps clean
+.PHONY: run test unit integration browser bench lint audit runtime redis chromium deps clean
 
 deps: $(VENV)/.installed
 
@@ -25,6 +25,12 @@ redis:  ## the tests' state store: Debian's redis-server
 	    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is needed for the tests: sudo apt-get install redis-server"; exit 1; fi; }
 
+chromium:  ## the browser tests' browser: Debian's chromium (Playwright downloads none)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is needed for the browser tests: sudo apt-get install chromium"; exit 1; fi; }
+
 run: runtime  ## the service at http://localhost:$(PORT) on a local sidecar (STORE=sqlite|redis)
 	@if [ "$(STORE)" = redis ]; then $(MAKE) --no-print-directory redis; fi
 	$(PY) -m tools.run --store $(STORE) --port $(PORT)
@@ -36,7 +42,7 @@ lint: deps
 audit: deps  ## pinned Python dependencies against the package index's known vulnerabilities
 	$(PY) -m tools.audit $(if $(STRICT),--strict)
 
-test: runtime redis lint  ## everything: lint, unit, deploy checks, integration on the real sidecar
+test: runtime redis chromium lint  ## everything: lint, unit, deploy checks, integration, browser
 	$(PY) -m pytest
 
 unit: deps
@@ -44,6 +50,9 @@ unit: deps
 
 integration: runtime redis
 	$(PY) -m pytest tests/integration
+
+browser: runtime redis chromium  ## the pages in Debian's chromium, on the real sidecar
+	$(PY) -m pytest tests/browser
 
 bench: runtime redis  ## figures, not pass/fail: see docs/benchmarks.md
 	$(PY) -m tools.bench

@@ -31,12 +31,13 @@ _ENDS = {"executionCompleted", "executionTerminated", "continueAsNew"}
 
 @dataclass
 class Bar:
-    kind: str  # workflow | activity | child | timer | event | paused | resumed
+    kind: str  # workflow | activity | child | timer | wait | event | paused | resumed
     label: str
     event_id: int | None
     start: float  # seconds since the instance started
     end: float | None = None  # None: still open
-    outcome: str = "running"  # running | completed | failed | fired | instant
+    # running | completed | failed | fired | received | timed out | cancelled | instant
+    outcome: str = "running"
     detail: str = ""
 
 
@@ -86,53 +87,78 @@ def build(events: list[dict[str, Any]], now: datetime | None = None) -> Timeline
     times = [t for _, t in stamped if t is not None]
     if not times:
         return Timeline()
-    origin = times[0]
-
-    def offset(moment: datetime | None) -> float:
-        return max(0.0, ((moment or origin) - origin).total_seconds())
-
-    bars: list[Bar] = []
-    open_bars: dict[int, Bar] = {}
-    workflow: Bar | None = None
+    builder = _Builder(times[0])
     for event, moment in stamped:
-        kind, details = event.get("kind") or "", event.get("details") or {}
-        event_id = event.get("event_id")
-        if kind == "executionStarted":
-            workflow = Bar("workflow", event.get("name") or "workflow", event_id, offset(moment))
-            bars.append(workflow)
-        elif kind in _OPENERS:
-            bar = Bar(_OPENERS[kind], event.get("name") or kind, event_id, offset(moment))
-            if kind == "timerCreated":
-                bar.label, bar.detail = "timer", f"fires at {details.get('fireAt', '?')}"
-            elif kind == "childWorkflowInstanceCreated":
-                bar.detail = str(details.get("instanceId", ""))
-            open_bars[int(event_id or 0)] = bar
-            bars.append(bar)
-        elif kind in _CLOSERS:
-            id_field, outcome = _CLOSERS[kind]
-            # taskScheduledId and timerId are the event_id of the event that opened the bar.
-            closed = open_bars.pop(int(details.get(id_field, -1)), None)
-            if closed is not None:
-                closed.end, closed.outcome = offset(moment), outcome
-                if outcome == "failed":
-                    failure = details.get("failureDetails", {})
-                    closed.detail = str(failure.get("errorMessage", ""))
-        elif kind in _MARKS:
-            label = event.get("name") or kind
-            start = offset(moment)
-            bars.append(Bar(_MARKS[kind], label, event_id, start, start, "instant"))
-        elif kind in _ENDS and workflow is not None:
-            status = str(details.get("orchestrationStatus", "")).removeprefix(
-                "ORCHESTRATION_STATUS_"
-            )
-            workflow.end = offset(moment)
-            workflow.outcome = "failed" if status == "FAILED" else "completed"
-            workflow.detail = status.lower() or kind
-    end = offset(now) if now is not None and (workflow is None or workflow.end is None) else 0.0
+        builder.add(event, builder.offset(moment))
+    bars, workflow = builder.bars, builder.workflow
+    finished = workflow is not None and workflow.end is not None
+    if workflow is not None and workflow.end is not None:
+        builder.close_all(workflow.end)  # what was still open ended with the instance
+    end = builder.offset(now) if now is not None and not finished else 0.0
     span = max([end, *(b.end or b.start for b in bars)], default=0.0)
     timeline = Timeline(bars=bars[:MAX_BARS], span=span, hidden=max(0, len(bars) - MAX_BARS))
     timeline.ticks = nice_ticks(span)
     return timeline
+
+
+class _Builder:
+    def __init__(self, origin: datetime) -> None:
+        self.origin = origin
+        self.bars: list[Bar] = []
+        self.workflow: Bar | None = None
+        self.open: dict[int, Bar] = {}  # by the event_id that opened the bar
+        self.waits: dict[str, Bar] = {}  # waits for an external event, by the event's name
+
+    def offset(self, moment: datetime | None) -> float:
+        return max(0.0, ((moment or self.origin) - self.origin).total_seconds())
+
+    def add(self, event: dict[str, Any], at: float) -> None:
+        kind, details = event.get("kind") or "", event.get("details") or {}
+        event_id, name = event.get("event_id"), event.get("name")
+        if kind == "executionStarted":
+            self.workflow = Bar("workflow", name or "workflow", event_id, at)
+            self.bars.append(self.workflow)
+        elif kind in _OPENERS:
+            self._open(Bar(_OPENERS[kind], name or kind, event_id, at), details)
+        elif kind in _CLOSERS:
+            id_field, outcome = _CLOSERS[kind]
+            # taskScheduledId and timerId are the event_id of the event that opened the bar.
+            bar = self.open.pop(int(details.get(id_field, -1)), None)
+            if bar is not None:
+                bar.end, bar.outcome = at, "timed out" if bar.kind == "wait" else outcome
+                failure = details.get("failureDetails") or {}
+                bar.detail = str(failure.get("errorMessage", bar.detail))
+        elif kind in _MARKS:
+            self.bars.append(Bar(_MARKS[kind], name or kind, event_id, at, at, "instant"))
+            wait = self.waits.pop(name or "", None) if kind == "eventRaised" else None
+            if wait is not None and wait.end is None:
+                wait.end, wait.outcome = at, "received"
+        elif kind in _ENDS and self.workflow is not None:
+            status = details.get("workflowStatus") or details.get("orchestrationStatus") or ""
+            status = str(status).removeprefix("ORCHESTRATION_STATUS_")
+            self.workflow.end = at
+            self.workflow.outcome = "failed" if status == "FAILED" else "completed"
+            self.workflow.detail = status.lower() or kind
+
+    def _open(self, bar: Bar, details: dict[str, Any]) -> None:
+        if bar.kind == "timer" and "externalEvent" in details:
+            # The runtime's timer behind wait_for_external_event: drawn as the wait itself.
+            waited = str((details.get("externalEvent") or {}).get("name", "event"))
+            bar.kind, bar.label = "wait", f"wait for {waited}"
+            self.waits[waited] = bar
+        elif bar.kind == "timer":
+            # A retry's backoff is a timer too; say which it is.
+            bar.label = "retry backoff" if "activityRetry" in details else "timer"
+            bar.detail = f"fires at {details.get('fireAt', '?')}"
+        elif bar.kind == "child":
+            bar.detail = str(details.get("instanceId", ""))
+        self.open[int(bar.event_id or 0)] = bar
+        self.bars.append(bar)
+
+    def close_all(self, at: float) -> None:
+        for bar in self.bars:
+            if bar.end is None:
+                bar.end, bar.outcome = at, "cancelled"
 
 
 # The picture's geometry, in SVG user units: a label column, then the time axis.

@@ -6,18 +6,19 @@ from app.pages import timeline
 from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, event
 
 
-def test_activities_timers_and_events_become_bars_and_marks() -> None:
+def test_activities_timers_waits_and_events_become_bars_and_marks() -> None:
     t = timeline.build(APPROVAL_HISTORY)
     rows = [(b.kind, b.label, b.start, b.end, b.outcome) for b in t.bars]
     assert rows == [
         ("workflow", "purchase_approval", 0.0, 3.4, "completed"),
         ("activity", "request_approval", 0.1, 0.4, "completed"),
-        ("timer", "timer", 0.5, None, "running"),
-        ("event", "approval_received", 3.0, 3.0, "instant"),
+        ("timer", "timer", 0.5, 3.4, "cancelled"),  # still set when the instance ended
+        ("wait", "wait for ok", 0.5, 3.0, "received"),
+        ("event", "ok", 3.0, 3.0, "instant"),
         ("activity", "place_order", 3.1, 3.3, "completed"),
     ]
     assert t.span == 3.4
-    assert t.counts() == {"workflow": 1, "activity": 2, "timer": 1, "event": 1}
+    assert t.counts() == {"workflow": 1, "activity": 2, "timer": 1, "wait": 1, "event": 1}
 
 
 def test_parallel_activities_overlap_and_a_chain_does_not() -> None:
@@ -45,7 +46,7 @@ def test_child_workflows_close_by_their_scheduled_id() -> None:
 
 
 def test_a_running_instance_extends_open_bars_to_now() -> None:
-    running = APPROVAL_HISTORY[:5]
+    running = APPROVAL_HISTORY[:6]
     t = timeline.build(running, now=T0 + timedelta(seconds=10))
     assert t.span == 10.0
     drawn = timeline.draw(t)
@@ -67,3 +68,13 @@ def test_ticks_are_round_and_cover_the_span() -> None:
 
 def test_no_history_draws_nothing() -> None:
     assert timeline.build([]).bars == []
+
+
+def test_a_retry_backoff_is_named_as_such() -> None:
+    history = [
+        event(0, "executionStarted", 0, "fan_out_fan_in"),
+        event(1, "timerCreated", 1, fireAt="2026-01-01T00:00:02Z", activityRetry={}),
+        event(-1, "timerFired", 2, timerId=1),
+    ]
+    backoff = timeline.build(history).bars[1]
+    assert (backoff.label, backoff.end, backoff.outcome) == ("retry backoff", 2.0, "fired")
