@@ -24,11 +24,12 @@ APPROVAL_HISTORY = [
     event(0, "executionStarted", 0, "purchase_approval"),
     event(1, "taskScheduled", 0.1, "request_approval"),
     event(-1, "taskCompleted", 0.4, taskScheduledId=1),
-    event(2, "timerCreated", 0.5, fireAt="2026-01-01T00:10:00Z"),
-    event(-1, "eventRaised", 3.0, "approval_received"),
-    event(3, "taskScheduled", 3.1, "place_order"),
-    event(-1, "taskCompleted", 3.3, taskScheduledId=3),
-    event(4, "executionCompleted", 3.4, orchestrationStatus="ORCHESTRATION_STATUS_COMPLETED"),
+    event(2, "timerCreated", 0.5, fireAt="2026-01-01T00:10:00Z", createTimer={}),
+    event(3, "timerCreated", 0.5, fireAt="9999-12-31T23:59:59Z", externalEvent={"name": "ok"}),
+    event(-1, "eventRaised", 3.0, "ok"),
+    event(4, "taskScheduled", 3.1, "place_order"),
+    event(-1, "taskCompleted", 3.3, taskScheduledId=4),
+    event(5, "executionCompleted", 3.4, workflowStatus="ORCHESTRATION_STATUS_COMPLETED"),
 ]
 
 

@@ -64,12 +64,12 @@ def test_list_refuses_an_unknown_status_and_an_empty_time_window(http: TestClien
 def test_rerun_from_an_activity_starts_a_new_instance(http: TestClient, fake: PagesFake) -> None:
     response = http.post(
         "/workflows/i-1/rerun",
-        json={"from_event_id": 3, "new_instance_id": "again", "input": {"x": 1}},
+        json={"from_event_id": 4, "new_instance_id": "again", "input": {"x": 1}},
     )
     assert response.status_code == 202
     assert response.headers["Location"] == "/status/again"
     assert response.json()["instance_id"] == "again"
-    assert fake.reruns == [("i-1", 3, "again", {"x": 1}, True)]
+    assert fake.reruns == [("i-1", 4, "again", {"x": 1}, True)]
 
 
 def test_rerun_without_input_keeps_the_old_one(http: TestClient, fake: PagesFake) -> None:
