@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from app.api.deps import CallerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, not_found
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
+from app.sidecar import SidecarRejected
 
 router = APIRouter(tags=["instances"])
 # The history events the runtime can rerun from: an activity call or a child workflow's start.
@@ -51,13 +52,23 @@ async def rerun(
             {"rerunnable_event_ids": sorted(i for i, k in events.items() if k in RERUNNABLE)},
         )
     new_id = body.new_instance_id or uuid.uuid4().hex
-    existing = await client.get(new_id)
-    if existing is not None and not existing.finished:
+    if new_id == instance_id:
         raise ApiError(
-            409, "instance_exists", f"Instance {new_id!r} is still active; choose another id"
+            422, "invalid_request", "new_instance_id must differ from the instance rerun"
         )
+    # The runtime reruns only into an id no instance has, finished or not.
+    taken = ApiError(
+        409, "instance_exists", f"Instance {new_id!r} exists; choose another id or purge it first"
+    )
+    if await client.get(new_id) is not None:
+        raise taken
     new_input = "input" in body.model_fields_set
-    new_id = await client.rerun(instance_id, body.from_event_id, new_id, body.input, new_input)
+    try:
+        new_id = await client.rerun(instance_id, body.from_event_id, new_id, body.input, new_input)
+    except SidecarRejected as error:  # a start into that id racing this rerun
+        if "already been created" in str(error):
+            raise taken from None
+        raise
     response.headers.update(accepted_headers(new_id, settings))
     return Accepted(
         instance_id=new_id,

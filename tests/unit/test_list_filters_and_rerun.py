@@ -85,6 +85,8 @@ def test_rerun_without_input_keeps_the_old_one(http: TestClient, fake: PagesFake
         ("i-1", {"from_event_id": 2}, 422, "invalid_event_id"),  # a timer
         ("i-1", {"from_event_id": 99}, 422, "invalid_event_id"),
         ("i-1", {"from_event_id": 1, "new_instance_id": "i-4"}, 409, "instance_exists"),
+        ("i-1", {"from_event_id": 1, "new_instance_id": "i-0"}, 409, "instance_exists"),  # done
+        ("i-1", {"from_event_id": 1, "new_instance_id": "i-1"}, 422, "invalid_request"),
         ("i-1", {"from_event_id": -1}, 422, "invalid_request"),
     ],
 )
