@@ -23,7 +23,7 @@ def test_approve_waiting_purchase_from_instance_page(page: Page, api: httpx.Clie
     page.get_by_role("button", name="Filter").click()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=iid))
     expect(row).to_contain_text("waiting for approval_received")
-    page.screenshot(path=SHOTS / "dashboard.png")
+    page.screenshot(path=SHOTS / "dashboard-filtered.png")
     row.get_by_role("link", name=iid).click()
 
     expect(page.get_by_role("heading", name=f"Instance {iid}")).to_be_visible()
@@ -37,6 +37,7 @@ def test_approve_waiting_purchase_from_instance_page(page: Page, api: httpx.Clie
     page.get_by_role("button", name="Approve").click()
 
     expect(page.locator("#runtime-status")).to_have_text("COMPLETED", timeout=30_000)
+    page.wait_for_load_state("networkidle")  # the page stops following a finished instance
     output = page.get_by_role("region", name="Input, output, custom status and failure")
     expect(output).to_contain_text('"approved_by": "Jane Doe"')
     expect(output).to_contain_text(f'"authorized_by": "{OWNER}"')

@@ -30,6 +30,7 @@ def test_start_fan_out_from_dashboard_watch_it_and_rerun_it(page: Page, api: htt
     expect(page.get_by_role("heading", name=f"Instance {iid}")).to_be_visible()
     expect(page.get_by_role("progressbar", name="Items done")).to_be_visible()
     expect(page.locator("#runtime-status")).to_have_text("COMPLETED", timeout=60_000)
+    page.wait_for_load_state("networkidle")  # the page stops following a finished instance
     expect(page.get_by_text("12 / 12 items")).to_be_visible()
     picture = page.get_by_role("img", name=f"Timeline of {iid}")
     expect(picture).to_contain_text("analyze_item")

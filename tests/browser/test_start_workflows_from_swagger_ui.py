@@ -6,7 +6,7 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import KEY, Watch
+from tests.browser.conftest import KEY, SHOTS, Watch
 from tests.integration.conftest import wait_for
 
 WORKFLOWS = ("task_chaining", "fan_out_fan_in", "hybrid", "monitor", "purchase_approval")
@@ -59,3 +59,9 @@ def test_start_every_workflow_from_swagger_ui_offline(
     monitor = wait_for(api, started["monitor"])
     assert monitor["output"]["healthy"] is True  # it checked this very service, on its real port
     assert watch.off_origin == []
+
+    page.goto("/")  # the dashboard, with what these tests started
+    expect(page.get_by_role("link", name=started["monitor"])).to_be_visible()
+    page.screenshot(
+        path=SHOTS / "dashboard.png", clip={"x": 0, "y": 0, "width": 1200, "height": 600}
+    )

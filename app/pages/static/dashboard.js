@@ -112,7 +112,7 @@ async function submitAction(event) {
     } else if (form.dataset.then === "home") {
       window.location.assign("/");
     } else {
-      await refreshLive(true);
+      await refreshLive();
     }
   } catch (error) {
     say(`The service did not answer: ${error.message}`, true);
@@ -129,17 +129,29 @@ function wireActions(root) {
 }
 
 // A running instance: long-poll its status and redraw the live part when it changes.
-async function refreshLive(force = false) {
+function liveState(live) {
+  const state = live.querySelector(".live-state");
+  return { status: state.dataset.status, updated: Date.parse(state.dataset.updated) || 0 };
+}
+
+async function refreshLive() {
   const live = document.getElementById("live");
   if (!live) return;
   const id = live.dataset.instanceId;
   const response = await fetch(`/instances/${encodeURIComponent(id)}/live`);
   if (!response.ok) return;
-  const focused = document.activeElement && document.activeElement.id;
-  live.innerHTML = await response.text();
-  wireActions(live);
-  if (focused) document.getElementById(focused)?.focus();
-  if (force) followLive();
+  const next = document.createElement("template");
+  next.innerHTML = await response.text();
+  const now = next.content.querySelector(".live-state");
+  const shown = live.querySelector(".live-state");
+  const same = now && shown && now.dataset.status === shown.dataset.status;
+  if (!same || now.dataset.updated !== shown.dataset.updated) {
+    const focused = document.activeElement && document.activeElement.id;
+    live.replaceChildren(next.content);
+    wireActions(live);
+    if (focused) document.getElementById(focused)?.focus();
+  }
+  followLive();
 }
 
 let following = false;
@@ -149,15 +161,16 @@ async function followLive() {
   following = true;
   const id = encodeURIComponent(live.dataset.instanceId);
   try {
-    while (!FINISHED.has(live.dataset.status)) {
+    while (!FINISHED.has(liveState(live).status)) {
       const response = await fetch(`/status/${id}?wait=2`, { headers: { Accept: "application/json" } });
       if (!response.ok) break;
       const status = await response.json();
-      const updated = status.last_updated_at || "";
-      if (status.runtime_status !== live.dataset.status || updated !== live.dataset.updated) {
-        live.dataset.status = status.runtime_status;
-        live.dataset.updated = updated;
+      const shown = liveState(live);
+      const updated = Date.parse(status.last_updated_at) || 0;
+      if (status.runtime_status !== shown.status || updated !== shown.updated) {
+        following = false;
         await refreshLive();
+        return;
       }
     }
   } finally {
