@@ -6,11 +6,13 @@ actions on the pages call the public API from the browser, with the API key as a
 
 import json
 import re
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from app.api import instances, listing
@@ -21,6 +23,7 @@ from app.api.rerun import RERUNNABLE
 from app.pages import timeline
 from app.pages.docs import service_origin, with_origin
 from app.runtime import CATALOG
+from app.sidecar import SidecarUnavailable
 
 PAGE_SIZE = 25
 # Instances one list page reads at most; the page says so when the store holds more.
@@ -61,8 +64,32 @@ def waiting_for(status: WorkflowStatus) -> str | None:
     return None
 
 
+def _html_errors(templates: Jinja2Templates) -> type[APIRoute]:
+    """Routes whose errors are pages: a person gets a sentence, not the API's JSON."""
+
+    class PageRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def handle(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except SidecarUnavailable:
+                    status, message = 503, "The Dapr sidecar is not reachable; retry shortly."
+                except ApiError as error:
+                    status, message = error.status, error.message
+                context = {"status_code": status, "message": message, "keys_required": False}
+                return templates.TemplateResponse(
+                    request, "pages/problem.html", context, status_code=status
+                )
+
+            return handle
+
+    return PageRoute
+
+
 def build_router(templates: Jinja2Templates) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, route_class=_html_errors(templates))
     templates.env.globals.update(
         pretty=_pretty, compact=json.dumps, progress=progress, waiting_for=waiting_for
     )
@@ -138,15 +165,11 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     async def instance_page(
         request: Request, instance_id: str, client: ClientDep, settings: SettingsDep
     ) -> HTMLResponse:
-        try:
-            if not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
-                raise not_found(instance_id)
-            context = await _instance(instance_id, client, settings)
-        except ApiError as error:
-            if error.status not in (404, 422):
-                raise
-            return page(request, "pages/missing.html", 404, instance_id=instance_id)
-        return page(request, "pages/instance.html", **context)
+        if not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
+            raise not_found(instance_id)
+        return page(
+            request, "pages/instance.html", **await _instance(instance_id, client, settings)
+        )
 
     @router.get("/instances/{instance_id}/live", response_class=HTMLResponse)
     async def instance_live(

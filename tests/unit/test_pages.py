@@ -111,3 +111,16 @@ def test_key_box_is_shown_only_when_keys_are_set(fake: PagesFake) -> None:
         page = keyed.get("/instances/order-3")
         assert page.status_code == 200 and 'id="api-key"' in page.text  # reads stay open
         assert "k1" not in page.text and "set-cookie" not in page.headers
+
+
+def test_a_page_says_in_words_when_the_sidecar_is_down(http: TestClient, fake: PagesFake) -> None:
+    fake.down = True
+    response = http.get("/")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert "The Dapr sidecar is not reachable" in response.text
+
+
+def test_a_bad_filter_is_a_page_not_json(http: TestClient) -> None:
+    response = http.get("/", params={"created_after": "yesterday"})
+    assert response.status_code == 422 and "Not a date and time" in response.text
