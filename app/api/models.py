@@ -55,7 +55,13 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
         ("invalid_input", "Invalid input for purchase_approval"),
         ("unknown_workflow", "Unknown workflow 'nope'"),
     ],
-    503: [("sidecar_unavailable", "The Dapr sidecar is not reachable; retry shortly")],
+    503: [
+        ("sidecar_unavailable", "The Dapr sidecar is not reachable; retry shortly"),
+        ("not_ready", "The workflow runtime is not ready; nothing was sent, retry shortly"),
+    ],
+    504: [
+        ("outcome_unknown", "The sidecar did not answer in time; the change may have happened"),
+    ],
 }
 
 

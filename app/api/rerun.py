@@ -4,7 +4,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CallerDep, ClientDep, SettingsDep
+from app.api.deps import ChangerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, not_found
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
 from app.sidecar import SidecarRejected
@@ -18,7 +18,7 @@ RERUNNABLE = frozenset({"taskScheduled", "childWorkflowInstanceCreated"})
     "/workflows/{instance_id}/rerun",
     status_code=202,
     response_model=Accepted,
-    responses=error_responses(401, 404, 409),
+    responses=error_responses(401, 504, 404, 409),
 )
 async def rerun(
     instance_id: InstanceIdPath,
@@ -26,7 +26,7 @@ async def rerun(
     client: ClientDep,
     settings: SettingsDep,
     response: Response,
-    _: CallerDep,
+    _: ChangerDep,
 ) -> Accepted:
     """Rerun a finished instance from one of its activity calls, as a new instance.
 

@@ -136,7 +136,7 @@ class WorkflowClient:
             input=_payload(input) if new_input else None,
             overwriteInput=new_input,
         )
-        response = await self._call("RerunWorkflowFromEvent", request)
+        response = await self._call("RerunWorkflowFromEvent", request, changes=new_instance_id)
         return str(response.newInstanceID)
 
     async def list_ids(self, page_size: int, token: str | None) -> tuple[list[str], str | None]:

@@ -58,7 +58,8 @@ def test_error_examples_carry_each_status_codes_real_errors(spec: dict[str, Any]
     assert codes("403") == {"cross_site_request"}
     assert codes("404") == {"not_found"}
     assert "already_finished" in codes("409")
-    assert codes("503") == {"sidecar_unavailable"}
+    assert codes("503") == {"sidecar_unavailable", "not_ready"}
+    assert codes("504") == {"outcome_unknown"}
 
 
 def test_monitor_example_checks_the_port_the_service_answers_on(http: TestClient) -> None:
