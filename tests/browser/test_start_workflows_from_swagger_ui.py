@@ -1,4 +1,4 @@
-"""A person opens /docs on a machine that reaches nothing else and starts every workflow."""
+"""A person opens /docs on a machine that reaches nothing else, starts every workflow, approves."""
 
 import json
 import re
@@ -6,7 +6,7 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import KEY, SHOTS, Watch
+from tests.browser.conftest import KEY, OWNER, SHOTS, Watch
 from tests.integration.conftest import wait_for
 
 WORKFLOWS = ("task_chaining", "fan_out_fan_in", "hybrid", "monitor", "purchase_approval")
@@ -17,6 +17,25 @@ def authorize(page: Page) -> None:
     page.get_by_label("Value:").fill(KEY)
     page.get_by_role("button", name="Apply credentials").click()
     page.get_by_role("button", name="Close").click()
+
+
+def approve_from_swagger_ui(page: Page, instance_id: str) -> None:
+    """The event endpoint offers the event the workflow waits for, and an approval as its body."""
+    summary = page.get_by_role(
+        "button", name=re.compile(r"^POST \/workflows\/\{instance_id\}\/events")
+    )
+    summary.click()
+    operation = page.locator(".opblock").filter(has=summary)
+    operation.get_by_role("button", name="Try it out").click()
+    offered = operation.get_by_role("combobox").filter(
+        has=page.get_by_role("option", name="purchase_approval waits for approval_received")
+    )
+    expect(offered).to_be_visible()
+    operation.get_by_placeholder("instance_id").fill(instance_id)
+    expect(operation.get_by_placeholder("event_name")).to_have_value("approval_received")
+    operation.get_by_role("button", name="Execute").click()
+    answer = operation.get_by_role("row").filter(has_text="Response body")
+    expect(answer.get_by_role("cell").first).to_have_text("202")
 
 
 def test_start_every_workflow_from_swagger_ui_offline(
@@ -51,11 +70,12 @@ def test_start_every_workflow_from_swagger_ui_offline(
     assert wait_for(api, purchase, {"RUNNING"})["custom_status"]["waiting_for"] == (
         "approval_received"
     )
-    decision = {"approved": True, "approver": "Swagger user"}
-    api.post(f"/workflows/{purchase}/events/approval_received", json=decision)
+    approve_from_swagger_ui(page, purchase)
     for workflow, iid in started.items():
         status = wait_for(api, iid, timeout=90)
         assert status["runtime_status"] == "COMPLETED", (workflow, status)
+    approved = wait_for(api, purchase)["output"]
+    assert (approved["approved_by"], approved["authorized_by"]) == ("Jane Doe", OWNER)
     monitor = wait_for(api, started["monitor"])
     assert monitor["output"]["healthy"] is True  # it checked this very service, on its real port
     assert watch.off_origin == []
