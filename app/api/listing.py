@@ -16,6 +16,8 @@ router = APIRouter(tags=["instances"])
 # Ids one request reads from the store at most; a sparse filter answers with fewer matches and a
 # continuation token rather than reading the whole store in one request.
 MAX_SCAN = 1000
+# Ids asked of the store at once, each then read: bounds the burst of reads one request makes.
+STORE_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ async def find_instances(
     found: list[InstanceState] = []
     scanned = 0
     while len(found) < page_size and scanned < max_scan:
-        want = min(page_size - len(found), max_scan - scanned)
+        want = min(page_size - len(found), max_scan - scanned, STORE_PAGE)
         ids, token = await client.list_ids(want, token)
         scanned += len(ids)
         states = await asyncio.gather(*(client.get(i) for i in ids))
