@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import ClientDep
 from app.api.errors import ApiError
 from app.api.models import InstanceList, RuntimeStatus, WorkflowStatus, error_responses
-from app.sidecar import InstanceState, WorkflowClient
+from app.sidecar import InstanceState, Sidecar
 
 router = APIRouter(tags=["instances"])
 # Ids one request reads from the store at most; a sparse filter answers with fewer matches and a
@@ -45,7 +45,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 async def find_instances(
-    client: WorkflowClient,
+    client: Sidecar,
     filters: Filters,
     page_size: int,
     token: str | None,

@@ -16,13 +16,13 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from app.api import instances, listing
+from app.api.catalogue import CATALOG
 from app.api.deps import ClientDep, SettingsDep
 from app.api.errors import ApiError, not_found
 from app.api.models import INSTANCE_ID_PATTERN, KNOWN_EVENTS, RUNTIME_STATUSES, WorkflowStatus
 from app.api.rerun import RERUNNABLE
 from app.pages import timeline
 from app.pages.docs import service_origin, with_origin
-from app.runtime import CATALOG
 from app.sidecar import SidecarUnavailable
 
 PAGE_SIZE = 25

@@ -133,7 +133,7 @@ class WorkflowClient:
             sourceInstanceID=instance_id,
             eventID=event_id,
             newInstanceID=new_instance_id,
-            input=_payload(input) if new_input else None,
+            input=convert.payload(input) if new_input else None,
             overwriteInput=new_input,
         )
         response = await self._call("RerunWorkflowFromEvent", request, changes=new_instance_id)

@@ -27,8 +27,8 @@ from playwright.sync_api import (
 
 from tests.integration.conftest import (  # noqa: F401  (the hook shows the stack's logs)
     pytest_runtest_makereport,
-    running_stack,
 )
+from tests.integration.stacks import running_stack
 from tools.stack import Stack
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))

@@ -5,7 +5,7 @@ import uuid
 import httpx
 from playwright.sync_api import Browser, Route, expect
 
-from tests.integration.conftest import wait_for
+from tests.integration.polling import wait_for
 
 ORDER = {"order_id": "o-5", "product": "Chair", "quantity": 1, "cost": 7000}
 # Served by the test itself (no such host is ever looked up): a classic cross-site form post,

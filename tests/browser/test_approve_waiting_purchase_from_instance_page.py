@@ -7,7 +7,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import KEY, OWNER, SHOTS
-from tests.integration.conftest import wait_for
+from tests.integration.polling import wait_for
 
 ORDER = {"order_id": "o-77", "product": "Laptop", "quantity": 2, "cost": 5000}
 

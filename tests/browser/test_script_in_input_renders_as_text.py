@@ -6,7 +6,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Watch
-from tests.integration.conftest import wait_for
+from tests.integration.polling import wait_for
 
 PAYLOAD = "<script>window.pwned = true</script><img src=x onerror=window.pwned=true>"
 

@@ -7,7 +7,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import KEY, SHOTS
-from tests.integration.conftest import wait_for
+from tests.integration.polling import wait_for
 
 BATCH = {
     "task_ids": [f"item-{n:02d}" for n in range(11)] + ["fail-11"],

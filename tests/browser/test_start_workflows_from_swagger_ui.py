@@ -7,7 +7,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import KEY, OWNER, SHOTS, Watch
-from tests.integration.conftest import wait_for
+from tests.integration.polling import wait_for
 
 WORKFLOWS = ("task_chaining", "fan_out_fan_in", "hybrid", "monitor", "purchase_approval")
 

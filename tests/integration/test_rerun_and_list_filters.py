@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.integration.conftest import start, wait_for
+from tests.integration.polling import start, wait_for
 
 TASK = {"task_id": "t-1", "title": "URGENT: fix login", "description": "SSO users get a 500"}
 

@@ -9,6 +9,7 @@
 
 import asyncio
 import inspect
+import json
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class FakeContext:
     current_utc_datetime: datetime = NOW
     calls: list[tuple[str, Any]] = field(default_factory=list)
     custom_status: str | None = None
+    statuses: list[Any] = field(default_factory=list)  # every custom status set, decoded
     continued_with: Any = None
     timers: list[Any] = field(default_factory=list)
 
@@ -131,6 +133,7 @@ class FakeContext:
 
     def set_custom_status(self, status: str) -> None:
         self.custom_status = status
+        self.statuses.append(json.loads(status))
 
     def continue_as_new(self, new_input: Any, *, save_events: bool = False) -> None:
         self.continued_with = new_input
@@ -201,6 +204,7 @@ class FakeClient:
         self.scheduler_down = False
         self.answer_lost = False
         self.refuse_start: Exception | None = None  # what start raises, as the client would
+        self.reruns: list[tuple[str, int, str, Any, bool]] = []
 
     def _check(self) -> None:
         if self.down:
@@ -256,6 +260,12 @@ class FakeClient:
 
     async def purge(self, instance_id: str) -> int:
         return 1 if self.states.pop(instance_id, None) else 0
+
+    async def rerun(
+        self, instance_id: str, event_id: int, new_instance_id: str, input: Any, new_input: bool
+    ) -> str:
+        self.reruns.append((instance_id, event_id, new_instance_id, input, new_input))
+        return new_instance_id
 
     async def list_ids(self, page_size: int, token: str | None) -> tuple[list[str], str | None]:
         return list(self.states)[:page_size], None

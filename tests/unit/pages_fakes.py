@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.sidecar import InstanceState
-from tests.unit.test_api import FakeClient
+from tests.unit.fakes import FakeClient
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -37,7 +37,6 @@ class PagesFake(FakeClient):
     def __init__(self) -> None:
         super().__init__()
         self.histories: dict[str, list[dict[str, Any]]] = {}
-        self.reruns: list[tuple[str, int, str, Any, bool]] = []
 
     def add(self, instance_id: str, workflow: str, status: str, **fields: Any) -> None:
         values = {
@@ -59,12 +58,3 @@ class PagesFake(FakeClient):
 
     async def history(self, instance_id: str) -> list[dict[str, Any]]:
         return self.histories.get(instance_id, [])
-
-    async def wait(self, instance_id: str, timeout: float) -> InstanceState | None:
-        return self.states.get(instance_id)
-
-    async def rerun(
-        self, instance_id: str, event_id: int, new_id: str, payload: Any, new_input: bool
-    ) -> str:
-        self.reruns.append((instance_id, event_id, new_id, payload, new_input))
-        return new_id

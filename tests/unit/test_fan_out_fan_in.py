@@ -43,3 +43,22 @@ def test_default_max_parallel_setting_is_bounded_like_the_input() -> None:
         m.le for m in Settings.model_fields["default_max_parallel"].metadata if hasattr(m, "le")
     )
     assert bound == fan_out_fan_in.MAX_PARALLEL
+
+
+def test_fan_out_reports_items_done_of_total_as_they_settle() -> None:
+    ctx = FakeContext()
+    batch = fan_out_fan_in.FanOutInput(task_ids=["a", "b", "fail-c"], max_parallel=2)
+    run(fan_out_fan_in.fan_out_fan_in, ctx, batch)
+    assert [s["done"] for s in ctx.statuses] == [0, 1, 2, 3]
+    assert {s["total"] for s in ctx.statuses} == {3}
+
+
+def test_large_fan_out_counts_the_items_of_each_finished_child() -> None:
+    ctx = FakeContext(instance_id="big")
+    ids = [f"t-{i}" for i in range(250)]
+    run(
+        fan_out_fan_in.fan_out_fan_in,
+        ctx,
+        fan_out_fan_in.FanOutInput(task_ids=ids, max_parallel=100),
+    )
+    assert [s["done"] for s in ctx.statuses] == [0, 100, 200, 250]

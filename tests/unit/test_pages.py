@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.unit.fakes import client_for
 from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, PagesFake
-from tests.unit.test_api import client_for
 
 SCRIPT = "<script>alert(1)</script>"
 

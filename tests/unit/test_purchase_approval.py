@@ -3,7 +3,7 @@
 import pytest
 
 from app.workflows import purchase_approval
-from tests.unit.fakes import FakeContext, activity_names, run
+from tests.unit.fakes import NOW, FakeContext, activity_names, run
 
 pytestmark = pytest.mark.usefixtures("fake_composites")
 
@@ -68,3 +68,20 @@ def test_order_without_a_threshold_waits_for_a_human() -> None:
     unset = order(5000).model_copy(update={"approval_threshold": None})
     result = run(purchase_approval.purchase_approval, FakeContext(), unset)
     assert result.status == "cancelled"
+
+
+def test_waiting_purchase_shows_the_event_and_the_deadline_from_the_workflow_clock() -> None:
+    ctx = FakeContext(events=[{"approved": True, "approver": "Jane"}])
+    run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert ctx.statuses[0] == {
+        "waiting_for": "approval_received",
+        "deadline": "2026-01-01T12:01:00+00:00",
+    }
+    assert ctx.statuses[-1] == {"waiting_for": None, "decided_by": "Jane"}
+    assert ctx.timers == [NOW.replace(minute=1)]
+
+
+def test_timed_out_purchase_no_longer_shows_waiting() -> None:
+    ctx = FakeContext()
+    run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert ctx.statuses[-1] == {"waiting_for": None, "timed_out": True}
