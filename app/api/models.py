@@ -55,6 +55,10 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
         ("invalid_input", "Invalid input for purchase_approval"),
         ("unknown_workflow", "Unknown workflow 'nope'"),
     ],
+    429: [
+        ("rate_limited", "More than 20 starts a second from this caller; slow down"),
+        ("too_many_running", "100 instances started here are still running; retry later"),
+    ],
     503: [
         ("sidecar_unavailable", "The Dapr sidecar is not reachable; retry shortly"),
         ("not_ready", "The workflow runtime is not ready; nothing was sent, retry shortly"),
