@@ -4,10 +4,12 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from app.api.admission import AdmittedDep
 from app.api.deps import ChangerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, not_found
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
-from app.sidecar import SidecarRejected
+from app.config import Settings
+from app.sidecar import Sidecar, SidecarRejected
 
 router = APIRouter(tags=["instances"])
 # The history events the runtime can rerun from: an activity call or a child workflow's start.
@@ -18,7 +20,7 @@ RERUNNABLE = frozenset({"taskScheduled", "childWorkflowInstanceCreated"})
     "/workflows/{instance_id}/rerun",
     status_code=202,
     response_model=Accepted,
-    responses=error_responses(401, 504, 404, 409),
+    responses=error_responses(401, 504, 404, 409, 429),
 )
 async def rerun(
     instance_id: InstanceIdPath,
@@ -26,6 +28,7 @@ async def rerun(
     client: ClientDep,
     settings: SettingsDep,
     response: Response,
+    running: AdmittedDep,
     _: ChangerDep,
 ) -> Accepted:
     """Rerun a finished instance from one of its activity calls, as a new instance.
@@ -33,6 +36,20 @@ async def rerun(
     Everything before from_event_id is replayed from the history, not run again; that activity
     and all after it run anew, with the new input for that activity when one is given.
     """
+    # A rerun starts an instance: the caller's rate (AdmittedDep) and the running cap, as a start.
+    with running.slot() as started:
+        reply = await _rerun(instance_id, body, client, settings, response)
+        started(reply.instance_id)
+        return reply
+
+
+async def _rerun(
+    instance_id: str,
+    body: RerunRequest,
+    client: Sidecar,
+    settings: Settings,
+    response: Response,
+) -> Accepted:
     source = await client.get(instance_id)
     if source is None:
         raise not_found(instance_id)

@@ -109,3 +109,22 @@ def test_rerun_needs_a_key_when_keys_are_set(fake: PagesFake) -> None:
         headers = {"X-API-Key": "k1"}
         response = http.post("/workflows/i-1/rerun", json={"from_event_id": 1}, headers=headers)
         assert response.status_code == 202
+
+
+def test_rerun_passes_the_same_admission_as_a_start(fake: PagesFake) -> None:
+    rerun = {"from_event_id": 4}
+    with client_for(fake, max_starts_per_second=0.5, start_burst=2) as http:
+        answers = [http.post("/workflows/i-1/rerun", json=rerun) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert answers[2].json()["error"] == "rate_limited"
+    assert len(fake.reruns) == 2
+
+
+def test_rerun_counts_against_the_running_cap(fake: PagesFake) -> None:
+    with client_for(fake, max_running_instances=1) as http:
+        assert http.post("/workflows/i-1/rerun", json={"from_event_id": 4}).status_code == 202
+        refused = http.post("/workflows/i-1/rerun", json={"from_event_id": 4})
+        assert (refused.status_code, refused.json()["error"]) == (429, "too_many_running")
+        started = http.post("/start-workflow", json={"workflow": "task_chaining", "input": {}})
+        assert (started.status_code, started.json()["error"]) == (429, "too_many_running")
+    assert len(fake.reruns) == 1
