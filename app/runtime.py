@@ -51,7 +51,9 @@ def activities(settings: Settings) -> dict[str, Activity]:
         "analyze_item": fan_out_fan_in.analyze_item,  # bench_chain calls it too
         "validate_item": hybrid.validate_item,
         "process_item": hybrid.process_item,
-        monitor.CHECK_ENDPOINT: monitor.check_endpoint_activity(partial(checked_client, settings)),
+        monitor.CHECK_ENDPOINT: monitor.check_endpoint_activity(
+            partial(checked_client, settings), settings.monitor_check_timeout_seconds
+        ),
         "send_alert": monitor.send_alert,
         "request_approval": purchase_approval.request_approval,
         "place_order": purchase_approval.place_order,

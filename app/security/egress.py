@@ -131,7 +131,11 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 def checked_client(
     settings: Settings, inner: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """An HTTP client whose every request is checked and pinned; no proxies, no redirects."""
+    """An HTTP client whose every request is checked and pinned; no proxies, no redirects.
+
+    Its timeout bounds each step (resolve and connect, each read), not a whole request: a caller
+    that must finish by a deadline streams the response and wraps it in ``asyncio.timeout``.
+    """
     transport = PinnedTransport(policy_for(settings), resolver_for(settings), inner)
     return httpx.AsyncClient(
         transport=transport,

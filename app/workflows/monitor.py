@@ -12,6 +12,7 @@ Continue-as-new can drop an event raised at that instant (dapr/dapr#8277), so th
 none: stop it by terminating it, or give it max_checks.
 """
 
+import asyncio
 import json
 from collections.abc import Callable, Coroutine, Generator
 from datetime import timedelta
@@ -83,30 +84,36 @@ OpenClient = Callable[[], httpx.AsyncClient]
 CheckEndpoint = Callable[[wf.WorkflowActivityContext, str], Coroutine[Any, Any, CheckResult]]
 
 
-def check_endpoint_activity(open_client: OpenClient) -> CheckEndpoint:
-    """The check_endpoint activity, bound to the client that enforces the service's policy."""
+def check_endpoint_activity(open_client: OpenClient, timeout_seconds: float) -> CheckEndpoint:
+    """The check_endpoint activity, bound to the client that enforces the service's policy and
+    to the deadline of one whole check."""
 
     async def check_endpoint(ctx: wf.WorkflowActivityContext, url: str) -> CheckResult:
         """GET the url: healthy below 500. A transport error raises, so it is retried first.
 
         The host is resolved and checked at check time, and the request goes to the address
-        that was checked; a refused target is reported, not retried.
+        that was checked; a refused target is reported, not retried. Only the status is read,
+        and the whole check ends by the deadline: httpx's timeouts bound each read, so a server
+        trickling its headers or body could otherwise hold the activity for ever.
         """
-        # Redirects are not followed: a check must not be steered to another host.
         try:
-            async with open_client() as client:
-                response = await client.get(url)
+            async with asyncio.timeout(timeout_seconds):
+                status = await _status_of(open_client, url)
         except TargetRefused as refused:
             log.warning("monitor target %s refused: %s", url, refused)
             return CheckResult(healthy=False, refused=True, detail=f"refused: {refused}")
-        healthy = response.status_code < 500
-        return CheckResult(
-            healthy=healthy,
-            status_code=response.status_code,
-            detail=f"HTTP {response.status_code}",
-        )
+        except TimeoutError:
+            raise TimeoutError(f"no answer from {url} within {timeout_seconds:g} s") from None
+        return CheckResult(healthy=status < 500, status_code=status, detail=f"HTTP {status}")
 
     return check_endpoint
+
+
+async def _status_of(open_client: OpenClient, url: str) -> int:
+    """The response's status; its body is never read (closing the stream drops it)."""
+    # Redirects are not followed: a check must not be steered to another host.
+    async with open_client() as client, client.stream("GET", url) as response:
+        return response.status_code
 
 
 def send_alert(ctx: wf.WorkflowActivityContext, alert: Alert) -> None:

@@ -199,7 +199,7 @@ def test_monitor_check_reports_a_refused_target() -> None:
     settings = Settings(
         monitor_allow_private=True, monitor_test_resolve="meta.test=169.254.169.254"
     )
-    check = monitor.check_endpoint_activity(partial(checked_client, settings, inner=recorder))
+    check = monitor.check_endpoint_activity(partial(checked_client, settings, inner=recorder), 5)
     ctx: Any = FakeActivityContext()
     result = asyncio.run(check(ctx, "http://meta.test/"))
     assert result.refused and not result.healthy and "metadata" in result.detail

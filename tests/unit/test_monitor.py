@@ -2,10 +2,13 @@
 
 import asyncio
 import json
+import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 
 from app.config import Settings
@@ -33,7 +36,7 @@ def target(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
         )
 
     # The fake context registers its activities as the runtime does: through this factory.
-    monkeypatch.setattr(monitor, "check_endpoint_activity", lambda policy: fake_check)
+    monkeypatch.setattr(monitor, "check_endpoint_activity", lambda *_: fake_check)
     return status
 
 
@@ -87,8 +90,47 @@ def test_monitor_survives_an_alert_that_cannot_be_sent(
 
 def test_check_refuses_a_host_outside_the_allow_list_without_a_request() -> None:
     settings = Settings(monitor_allowed_hosts="status.example.com")
-    check = monitor.check_endpoint_activity(partial(checked_client, settings))
+    check = monitor.check_endpoint_activity(partial(checked_client, settings), 5)
     context: Any = FakeActivityContext()
     result = asyncio.run(check(context, "http://127.0.0.1:9/"))
     assert (result.healthy, result.refused) == (False, True)
     assert "APP_MONITOR_ALLOWED_HOSTS" in result.detail
+
+
+class Trickle(httpx.AsyncByteStream):
+    """A body that never ends: one byte now and then."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            await asyncio.sleep(0.01)
+            yield b"x"
+
+
+class Stalling(httpx.AsyncBaseTransport):
+    """A stand-in server: `headers_after` seconds to the status line, then a trickling body."""
+
+    def __init__(self, headers_after: float = 0) -> None:
+        self.headers_after = headers_after
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(self.headers_after)
+        return httpx.Response(503, stream=Trickle())
+
+
+def stalled_check(server: Stalling) -> monitor.CheckEndpoint:
+    settings = Settings(monitor_allow_private=True)
+    return monitor.check_endpoint_activity(partial(checked_client, settings, inner=server), 0.3)
+
+
+def test_check_reads_the_status_and_not_a_body_that_never_ends() -> None:
+    context: Any = FakeActivityContext()
+    result = asyncio.run(stalled_check(Stalling())(context, "http://127.0.0.1:9/"))
+    assert (result.healthy, result.status_code) == (False, 503)
+
+
+def test_check_ends_by_its_deadline_when_the_answer_trickles() -> None:
+    context: Any = FakeActivityContext()
+    began = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"within 0\.3 s"):
+        asyncio.run(stalled_check(Stalling(headers_after=60))(context, "http://127.0.0.1:9/"))
+    assert time.monotonic() - began < 10
