@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     log_level: str = Field(
         "INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$", description="The app's log level"
     )
+    allowed_hosts: str = Field(
+        "localhost,127.0.0.1,[::1]",
+        description="Comma-separated names a browser may reach the service by (any port); "
+        '"*": any. Guards against DNS rebinding; clients that are not browsers are unaffected',
+    )
     api_keys: SecretStr = Field(
         SecretStr(""),
         description='"owner:key,owner:key"; empty leaves the mutating endpoints open',
@@ -84,6 +89,13 @@ class Settings(BaseSettings):
     def api_key_owners(self) -> dict[str, str]:
         """Map each configured key to its owner's name."""
         return _parse_keys(self.api_keys.get_secret_value())
+
+    def browser_hosts(self) -> frozenset[str] | None:
+        """The names browsers may use in Host, lower-cased; None when any may."""
+        names = frozenset(
+            h.strip().lower().rstrip(".") for h in self.allowed_hosts.split(",") if h.strip()
+        )
+        return None if "*" in names else names
 
     def monitor_hosts(self) -> frozenset[str]:
         """The monitor allow-list, lower-cased; empty when any host may be checked."""

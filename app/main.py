@@ -88,7 +88,7 @@ def create_app(
     app.include_router(instances.router)
     app.include_router(listing.router)
     app.include_router(rerun.router)
-    pages.install(app)
+    pages.install(app, settings)
     return app
 
 

@@ -7,9 +7,15 @@
   site cannot make a visitor's browser start, approve or purge anything. Clients that are not
   browsers send neither header and are unaffected; the API key (a header, never a cookie) is what
   authenticates them.
+- A request a browser sends (it carries Sec-Fetch-Site, Origin or a browser's User-Agent), read
+  or write, must name the service by a host in APP_ALLOWED_HOSTS (by default localhost,
+  127.0.0.1 and [::1], any port), else 403. A page of another site that rebinds its own name
+  to this machine's address (DNS rebinding) is same-origin to the browser, but its requests
+  still carry its own name in Host.
 """
 
 from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
@@ -58,11 +64,45 @@ def cross_site(scope: Scope) -> bool:
     return origin.lower() != own.lower()
 
 
-class BrowserGuard:
-    """ASGI middleware: security headers on every response; cross-site state changes refused."""
+def host_name(host: str) -> str:
+    """The Host header's name without its port, lower-cased: 'Svc:8000' -> 'svc',
+    '[::1]:8000' -> '[::1]'."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.partition(":")[0].rstrip(".")
 
-    def __init__(self, app: ASGIApp, redoc_path: str = "/redoc") -> None:
-        self.app, self.redoc_path = app, redoc_path
+
+def _from_browser(headers: Headers) -> bool:
+    """Sec-Fetch-Site or Origin; or a browser's User-Agent, since a page that is not a secure
+    context (plain http to a name other than localhost) sends neither on a same-origin GET."""
+    if "sec-fetch-site" in headers or "origin" in headers:
+        return True
+    return headers.get("user-agent", "").startswith("Mozilla/")
+
+
+def foreign_host(scope: Scope, allowed: frozenset[str] | None) -> str | None:
+    """The Host a browser's request names when it is not an allowed one, else None."""
+    if allowed is None:
+        return None
+    headers = Headers(scope=scope)
+    if not _from_browser(headers):
+        return None  # curl, probes, the sidecar
+    host = headers.get("host", "")
+    return None if host_name(host) in allowed else host
+
+
+class BrowserGuard:
+    """ASGI middleware: security headers on every response; cross-site state changes and browsers
+    naming a host not allowed refused (``allowed_hosts`` None: any host)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_hosts: frozenset[str] | None = None,
+        redoc_path: str = "/redoc",
+    ) -> None:
+        self.app, self.allowed_hosts, self.redoc_path = app, allowed_hosts, redoc_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,12 +117,23 @@ class BrowserGuard:
                 headers.extend((k.encode(), v.encode()) for k, v in _HEADERS.items())
             await send(message)
 
-        if scope["method"] not in SAFE_METHODS and cross_site(scope):
-            response = error_response(
-                403,
-                "cross_site_request",
-                "A state-changing request from another site is refused",
-            )
-            await response(scope, receive, send_with_headers)
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
+
+    def _refusal(self, scope: Scope) -> JSONResponse | None:
+        if scope["method"] not in SAFE_METHODS and cross_site(scope):
+            return error_response(
+                403, "cross_site_request", "A state-changing request from another site is refused"
+            )
+        host = foreign_host(scope, self.allowed_hosts)
+        if host is not None:
+            return error_response(
+                403,
+                "host_not_allowed",
+                f"A browser reached this service as {host!r}, a name it does not answer to; "
+                "add the name to APP_ALLOWED_HOSTS if it is this service's",
+            )
+        return None

@@ -35,6 +35,9 @@ CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".run" / "screenshots"
 OWNER, KEY = "alice", "alice-key-for-browser-tests"
+# A name of the reserved .test domain that the browser alone resolves, to this machine: a page
+# that rebinds its own name to the service's address (DNS rebinding). Nothing looks it up.
+REBOUND = "rebind.test"
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +64,10 @@ def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"],
+        )
         yield launched
         launched.close()
 

@@ -1,10 +1,12 @@
-"""A page of another site posts a form to the service from a visitor's browser: refused."""
+"""Another site acting through a visitor's browser: a cross-site form post, or a page whose name
+was rebound to the service's address (DNS rebinding). Both refused."""
 
 import uuid
 
 import httpx
 from playwright.sync_api import Browser, Route, expect
 
+from tests.browser.conftest import REBOUND
 from tests.integration.polling import wait_for
 
 ORDER = {"order_id": "o-5", "product": "Chair", "quantity": 1, "cost": 7000}
@@ -47,3 +49,22 @@ def test_cross_site_form_post_is_refused(
         context.close()
     assert wait_for(api, iid, {"RUNNING"})["runtime_status"] == "RUNNING"
     api.post(f"/workflows/{iid}/terminate")
+
+
+def test_page_on_a_rebound_name_cannot_read_or_act(browser: Browser, base_url: str) -> None:
+    port = httpx.URL(base_url).port
+    rebound = f"http://{REBOUND}:{port}"
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        answer = page.goto(f"{rebound}/")
+        assert answer is not None and answer.status == 403
+        expect(page.get_by_text("host_not_allowed")).to_be_visible()
+        # The rebound page is same-origin to the browser; its script still names its own host.
+        posted = page.evaluate(
+            "fetch('/start-workflow', {method: 'POST', headers: {'Content-Type': "
+            "'application/json'}, body: '{}'}).then(r => r.status)"
+        )
+        assert posted == 403
+    finally:
+        context.close()

@@ -87,8 +87,43 @@ def test_cross_site_state_changes_are_refused(http: TestClient, fake: PagesFake)
         response = http.post("/workflows/order-3/terminate", headers=headers)
         assert (response.status_code, response.json()["error"]) == (403, "cross_site_request")
     assert fake.events == []
-    same = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+    same = {"Host": "localhost:8000", "Origin": "http://localhost:8000"}
     assert http.post("/workflows/order-3/terminate", headers=same).status_code == 202
+
+
+def test_a_browser_naming_another_host_is_refused_reads_and_writes(
+    http: TestClient, fake: PagesFake
+) -> None:
+    # A page of rebind.test whose name now resolves to 127.0.0.1: same-origin to the browser.
+    rebound = {"Host": "rebind.test:8000", "Origin": "http://rebind.test:8000"}
+    for method, path in (
+        ("GET", "/"),
+        ("GET", "/status/order-3"),
+        ("POST", "/workflows/order-3/terminate"),
+    ):
+        response = http.request(method, path, headers={**rebound, "Sec-Fetch-Site": "same-origin"})
+        assert (response.status_code, response.json()["error"]) == (403, "host_not_allowed")
+        assert "APP_ALLOWED_HOSTS" in response.json()["message"]
+    assert fake.events == []
+    for host in ("localhost:8000", "127.0.0.1:1234", "[::1]:8000", "LOCALHOST"):
+        assert http.get("/", headers={"Host": host, "Sec-Fetch-Site": "none"}).status_code == 200
+    # A page that is not a secure context sends neither header on a same-origin read.
+    firefox = {
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    }
+    assert http.get("/", headers={"Host": "rebind.test", **firefox}).status_code == 403
+    for agent in ("curl/7.88.1", "kube-probe/1.31", "Go-http-client/1.1", "python-httpx/0.28"):
+        not_a_browser = {"Host": "rebind.test", "User-Agent": agent}
+        assert http.get("/", headers=not_a_browser).status_code == 200
+
+
+def test_allowed_hosts_names_more_hosts_or_any(fake: PagesFake) -> None:
+    browser = {"Host": "svc.example:80", "Sec-Fetch-Site": "none"}
+    with client_for(fake, allowed_hosts="svc.example") as http:
+        assert http.get("/", headers=browser).status_code == 200
+        assert http.get("/", headers={**browser, "Host": "localhost"}).status_code == 403
+    with client_for(fake, allowed_hosts="*") as http:
+        assert http.get("/", headers=browser).status_code == 200
 
 
 def test_reads_never_change_state(http: TestClient, fake: PagesFake) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.pages.security import CONTENT_SECURITY_POLICY, REDOC_POLICY, cross_site
+from app.pages.security import CONTENT_SECURITY_POLICY, REDOC_POLICY, cross_site, host_name
 
 
 def scope(**headers: str) -> dict[str, object]:
@@ -36,3 +36,17 @@ def test_no_policy_allows_inline_script_or_framing() -> None:
         assert directives["script-src"] == "'self'"
         assert directives["frame-ancestors"] == "'none'"
         assert directives["object-src"] == "'none'"
+
+
+@pytest.mark.parametrize(
+    ("host", "name"),
+    [
+        ("localhost:8000", "localhost"),
+        ("Svc.Example.", "svc.example"),
+        ("[::1]:8000", "[::1]"),
+        ("[::1]", "[::1]"),
+        ("127.0.0.1", "127.0.0.1"),
+    ],
+)
+def test_host_name_drops_the_port(host: str, name: str) -> None:
+    assert host_name(host) == name
