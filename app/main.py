@@ -80,6 +80,7 @@ def create_app(
     app.state.settings = settings
     parse_fixed_names(settings.monitor_test_resolve)  # a malformed entry stops the start here
     app.state.admission = Admission(settings)
+    app.state.scans = asyncio.Semaphore(listing.MAX_CONCURRENT_SCANS)
     setup_tracing(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)

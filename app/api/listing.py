@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from app.api.deps import ClientDep
 from app.api.errors import ApiError
@@ -18,6 +18,17 @@ router = APIRouter(tags=["instances"])
 MAX_SCAN = 1000
 # Ids asked of the store at once, each then read: bounds the burst of reads one request makes.
 STORE_PAGE = 100
+# Scans one replica runs at once; more wait their turn. Each reads up to MAX_SCAN (the dashboard's
+# up to 2000) instances, so unauthenticated reads cannot multiply the sidecar's load at will.
+MAX_CONCURRENT_SCANS = 4
+
+
+def scan_gate(request: Request) -> asyncio.Semaphore:
+    gate: asyncio.Semaphore = request.app.state.scans
+    return gate
+
+
+ScanGateDep = Annotated[asyncio.Semaphore, Depends(scan_gate)]
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,8 @@ async def find_instances(
     token: str | None,
     max_scan: int = MAX_SCAN,
 ) -> tuple[list[InstanceState], str | None]:
-    """Up to page_size matching instances, and where to continue (None at the end).
+    """Up to page_size matching instances without their payloads, and where to continue (None
+    at the end): the filters need only the status, name and times.
 
     Each store page asked for is no larger than what is still missing, so no match is skipped
     between one answer's last instance and the continuation token it returns.
@@ -62,16 +74,23 @@ async def find_instances(
         want = min(page_size - len(found), max_scan - scanned, STORE_PAGE)
         ids, token = await client.list_ids(want, token)
         scanned += len(ids)
-        states = await asyncio.gather(*(client.get(i) for i in ids))
+        states = await asyncio.gather(*(client.get(i, payloads=False) for i in ids))
         found.extend(s for s in states if s is not None and filters.match(s))
         if token is None:
             break
     return found, token
 
 
+async def with_payloads(client: Sidecar, states: list[InstanceState]) -> list[InstanceState]:
+    """The same instances read whole (one purged meanwhile is left out)."""
+    whole = await asyncio.gather(*(client.get(s.instance_id) for s in states))
+    return [s for s in whole if s is not None]
+
+
 @router.get("/workflows", response_model=InstanceList, responses=error_responses())
 async def list_workflows(
     client: ClientDep,
+    scans: ScanGateDep,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
     continuation_token: Annotated[str | None, Query(max_length=1024)] = None,
     workflow: Annotated[
@@ -91,7 +110,9 @@ async def list_workflows(
     if after and before and after >= before:
         raise ApiError(422, "invalid_request", "created_after must be before created_before")
     filters = Filters(workflow, status, after, before)
-    states, token = await find_instances(client, filters, page_size, continuation_token)
+    async with scans:
+        found, token = await find_instances(client, filters, page_size, continuation_token)
+        states = await with_payloads(client, found)
     return InstanceList(
         instances=[WorkflowStatus(**s.__dict__) for s in states], continuation_token=token
     )

@@ -107,6 +107,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
     async def instance_list(
         request: Request,
         client: ClientDep,
+        scans: listing.ScanGateDep,
         workflow: Annotated[str, Query(max_length=128)] = "",
         status: Annotated[str, Query(max_length=32)] = "",
         created_after: Annotated[str, Query(max_length=40)] = "",
@@ -116,7 +117,10 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         filters = listing.Filters(
             workflow or None, None, _time(created_after), _time(created_before)
         )
-        found, more = await listing.find_instances(client, filters, SCAN_LIMIT, None, SCAN_LIMIT)
+        async with scans:
+            found, more = await listing.find_instances(
+                client, filters, SCAN_LIMIT, None, SCAN_LIMIT
+            )
         counts = {s: 0 for s in RUNTIME_STATUSES}
         for state in found:
             counts[state.runtime_status] = counts.get(state.runtime_status, 0) + 1
@@ -124,6 +128,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         shown.sort(key=lambda s: s.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
         pages = max(1, -(-len(shown) // PAGE_SIZE))
         start = (page_number - 1) * PAGE_SIZE
+        # Progress and waiting come from the custom status: only the rows shown are read whole.
+        rows = await listing.with_payloads(client, shown[start : start + PAGE_SIZE])
         query = {
             "workflow": workflow,
             "status": status,
@@ -133,7 +139,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         return page(
             request,
             "pages/list.html",
-            instances=[WorkflowStatus(**s.__dict__) for s in shown[start : start + PAGE_SIZE]],
+            instances=[WorkflowStatus(**s.__dict__) for s in rows],
             total=len(shown),
             counts=counts,
             query=query,

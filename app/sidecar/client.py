@@ -72,8 +72,10 @@ class WorkflowClient:
         response = await self._call("StartInstance", request, changes=instance_id)
         return str(response.instanceId)
 
-    async def get(self, instance_id: str) -> InstanceState | None:
-        request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=True)
+    async def get(self, instance_id: str, *, payloads: bool = True) -> InstanceState | None:
+        """The instance's state; without payloads daprd leaves out input, output, custom status
+        and failure (the status, name and times stay)."""
+        request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=payloads)
         try:
             return convert.state(await self._call("GetInstance", request))
         except InstanceNotFound:

@@ -12,7 +12,7 @@ import inspect
 import json
 import typing
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -225,9 +225,13 @@ class FakeClient:
         self.put(instance_id, workflow, "RUNNING")
         return instance_id
 
-    async def get(self, instance_id: str) -> InstanceState | None:
+    async def get(self, instance_id: str, *, payloads: bool = True) -> InstanceState | None:
         self._check()
-        return self.states.get(instance_id)
+        state = self.states.get(instance_id)
+        if state is None or payloads:
+            return state
+        # As daprd answers getInputsAndOutputs=false: no input, output, custom status, failure.
+        return replace(state, input=None, output=None, custom_status=None, failure=None)
 
     async def wait(
         self, instance_id: str, timeout: float, *, payloads: bool = True

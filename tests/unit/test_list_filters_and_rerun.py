@@ -1,12 +1,18 @@
 """GET /workflows filters and POST /workflows/{id}/rerun: their rules and errors, no sidecar."""
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.fakes import client_for
+from app.api.listing import MAX_CONCURRENT_SCANS, STORE_PAGE
+from app.config import Settings
+from app.main import create_app
+from app.sidecar import InstanceState
+from tests.unit.fakes import FakeRuntime, client_for
 from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, PagesFake
 
 
@@ -128,3 +134,55 @@ def test_rerun_counts_against_the_running_cap(fake: PagesFake) -> None:
         started = http.post("/start-workflow", json={"workflow": "task_chaining", "input": {}})
         assert (started.status_code, started.json()["error"]) == (429, "too_many_running")
     assert len(fake.reruns) == 1
+
+
+class CountingFake(PagesFake):
+    """Records each read's payloads flag, and the most reads in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[bool] = []
+        self.in_flight = self.most_in_flight = 0
+
+    async def get(self, instance_id: str, *, payloads: bool = True) -> InstanceState | None:
+        self.reads.append(payloads)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0.001)
+        self.in_flight -= 1
+        return await super().get(instance_id, payloads=payloads)
+
+
+def test_scans_read_without_payloads_and_only_what_is_shown_whole() -> None:
+    fake = CountingFake()
+    for n in range(30):
+        fake.add(f"s-{n:02}", "fan_out_fan_in", "RUNNING", custom_status={"done": 1, "total": 2})
+    with client_for(fake) as http:
+        listed = http.get("/workflows", params={"page_size": 3}).json()["instances"]
+        assert [i["custom_status"] for i in listed] == [{"done": 1, "total": 2}] * 3
+        assert fake.reads == [False] * 3 + [True] * 3
+        fake.reads.clear()
+        assert "1 / 2" in http.get("/").text  # the progress, from the rows read whole
+        assert (fake.reads.count(False), fake.reads.count(True)) == (30, 25)
+
+
+def test_concurrent_scans_wait_for_the_gate() -> None:
+    fake = CountingFake()
+    for n in range(STORE_PAGE):
+        fake.add(f"g-{n:03}", "task_chaining", "COMPLETED")
+    app = create_app(
+        Settings(), runtime_factory=lambda _: FakeRuntime(), client_factory=lambda _: fake
+    )
+    app.state.client = fake  # no lifespan here: the reads alone
+
+    async def many() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            params = {"page_size": STORE_PAGE}
+            answers = await asyncio.gather(
+                *(http.get("/workflows", params=params) for _ in range(3 * MAX_CONCURRENT_SCANS))
+            )
+        return [a.status_code for a in answers]
+
+    assert set(asyncio.run(many())) == {200}
+    assert fake.most_in_flight <= MAX_CONCURRENT_SCANS * STORE_PAGE
