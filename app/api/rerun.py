@@ -9,7 +9,7 @@ from app.api.deps import ChangerDep, ClientDep, SettingsDep
 from app.api.errors import ApiError, not_found
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
 from app.config import Settings
-from app.sidecar import Sidecar, SidecarRejected
+from app.sidecar import InstanceExists, Sidecar
 
 router = APIRouter(tags=["instances"])
 # The history events the runtime can rerun from: an activity call or a child workflow's start.
@@ -82,10 +82,8 @@ async def _rerun(
     new_input = "input" in body.model_fields_set
     try:
         new_id = await client.rerun(instance_id, body.from_event_id, new_id, body.input, new_input)
-    except SidecarRejected as error:  # a start into that id racing this rerun
-        if "already been created" in str(error):
-            raise taken from None
-        raise
+    except InstanceExists:  # a start into that id racing this rerun
+        raise taken from None
     response.headers.update(accepted_headers(new_id, settings))
     return Accepted(
         instance_id=new_id,

@@ -5,6 +5,7 @@ from app.sidecar.client import WorkflowClient, grpc_address
 from app.sidecar.convert import TERMINAL, InstanceState
 from app.sidecar.errors import (
     InstanceActive,
+    InstanceExists,
     InstanceNotFound,
     OutcomeUnknown,
     SidecarRejected,
@@ -15,6 +16,7 @@ from app.sidecar.protocol import Sidecar
 __all__ = [
     "TERMINAL",
     "InstanceActive",
+    "InstanceExists",
     "InstanceNotFound",
     "InstanceState",
     "OutcomeUnknown",

@@ -30,7 +30,11 @@ class InstanceNotFound(SidecarRejected):
     """No instance has that id."""
 
 
-class InstanceActive(SidecarRejected):
+class InstanceExists(SidecarRejected):
+    """The id belongs to an instance, running or finished (a rerun into a taken id)."""
+
+
+class InstanceActive(InstanceExists):
     """The id belongs to an instance that is still active (a start racing another, or a
     terminate still settling)."""
 
@@ -40,6 +44,8 @@ class InstanceActive(SidecarRejected):
 _TRANSIENT_READ = "transient store read failure"
 _NOT_FOUND = "no such instance"
 _ID_IN_USE = ("already exists", "awaiting an activity result")
+# A rerun into an id that any instance has, finished or not.
+_ID_TAKEN = "has already been created"
 # gRPC's words for a call that never left this process: no connection could be made.
 _NOT_SENT = ("failed to connect", "connection refused", "connections to all backends failing")
 # daprd's words when a call it made on our behalf (to the scheduler, to an actor) ran out of time.
@@ -60,6 +66,8 @@ def classify(error: grpc.aio.AioRpcError, changes: str | None = None) -> Excepti
         return InstanceNotFound(details)
     if any(marker in details for marker in _ID_IN_USE):
         return InstanceActive(details)
+    if _ID_TAKEN in details:
+        return InstanceExists(details)
     return SidecarRejected(details)
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from app.api.listing import MAX_CONCURRENT_SCANS, STORE_PAGE
 from app.config import Settings
 from app.main import create_app
-from app.sidecar import InstanceState
+from app.sidecar import InstanceExists, InstanceState
 from tests.unit.fakes import FakeRuntime, client_for
 from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, PagesFake
 
@@ -186,3 +186,13 @@ def test_concurrent_scans_wait_for_the_gate() -> None:
 
     assert set(asyncio.run(many())) == {200}
     assert fake.most_in_flight <= MAX_CONCURRENT_SCANS * STORE_PAGE
+
+
+def test_rerun_racing_a_start_into_its_id_is_instance_exists(fake: PagesFake) -> None:
+    async def taken(*_: object) -> str:
+        raise InstanceExists("workflow 'again' has already been created")
+
+    fake.rerun = taken  # type: ignore[method-assign, assignment]
+    with client_for(fake) as http:
+        response = http.post("/workflows/i-1/rerun", json={"from_event_id": 4})
+    assert (response.status_code, response.json()["error"]) == (409, "instance_exists")

@@ -8,6 +8,7 @@ import pytest
 
 from app.sidecar import (
     InstanceActive,
+    InstanceExists,
     InstanceNotFound,
     OutcomeUnknown,
     SidecarRejected,
@@ -147,3 +148,11 @@ def test_start_on_an_id_still_in_use_is_instance_active(details: str) -> None:
     error = rpc_error(grpc.StatusCode.UNKNOWN, details)
     with pytest.raises(InstanceActive):
         with_client(error, lambda c: c.start("task_chaining", {}, "x"))
+
+
+def test_rerun_into_a_taken_id_is_instance_exists() -> None:
+    # daprd 1.18.2 (orchestrator/rerun.go): codes.AlreadyExists, "... has already been created".
+    error = rpc_error(grpc.StatusCode.ALREADY_EXISTS, "workflow 'y' has already been created")
+    with pytest.raises(InstanceExists) as taken:
+        with_client(error, lambda c: c.rerun("x", 1, "y", None, False))
+    assert not isinstance(taken.value, InstanceActive)
