@@ -12,6 +12,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Protocol
@@ -43,33 +44,32 @@ class _Bucket:
 
 
 class StartRate:
-    """A token bucket per caller: `rate` starts a second on average, bursts of `burst`."""
+    """A token bucket per caller: `rate` starts a second on average, bursts of `burst`.
+
+    At most MAX_TRACKED_CALLERS buckets are kept, least recently used first out: each start costs
+    O(1) however many callers there are. A caller forgotten early gets a full bucket back, which
+    only a flood of more than that many distinct callers can bring about.
+    """
 
     def __init__(self, rate: float, burst: int, clock: Clock = time.monotonic) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     def take(self, caller: str) -> float:
         """0 when the start may go ahead (a token is taken), else the seconds until one may."""
         if self.rate <= 0:
             return 0.0
         now = self.clock()
-        bucket = self._buckets.get(caller) or _Bucket(float(self.burst), now)
+        bucket = self._buckets.pop(caller, None) or _Bucket(float(self.burst), now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
-        self._buckets[caller] = bucket
+        self._buckets[caller] = bucket  # the most recently used, at the end
+        if len(self._buckets) > MAX_TRACKED_CALLERS:
+            self._buckets.popitem(last=False)
         if bucket.tokens < 1:
             return (1 - bucket.tokens) / self.rate
         bucket.tokens -= 1
-        if len(self._buckets) > MAX_TRACKED_CALLERS:
-            self._forget_idle(now)
         return 0.0
-
-    def _forget_idle(self, now: float) -> None:
-        """Drop callers whose bucket has refilled: forgetting them changes nothing."""
-        full = self.burst / self.rate
-        for caller in [c for c, b in self._buckets.items() if now - b.stamp >= full]:
-            del self._buckets[caller]
 
 
 @dataclass

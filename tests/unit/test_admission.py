@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from app.api import admission
 from app.api.admission import Admission, RunningInstances, StartRate
 from app.api.errors import ApiError
 from app.config import Settings
@@ -31,6 +32,20 @@ def test_rate_allows_a_burst_then_refills_at_the_rate() -> None:
     assert rate.take("b") == 0  # callers do not share a bucket
     clock.now += 0.5
     assert rate.take("a") == 0 and rate.take("a") > 0
+
+
+def test_rate_keeps_at_most_the_cap_of_callers_least_recent_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(admission, "MAX_TRACKED_CALLERS", 3)
+    clock = Clock()
+    rate = StartRate(rate=1, burst=1, clock=clock)
+    for caller in ("a", "b", "c"):
+        assert rate.take(caller) == 0
+    assert rate.take("a") > 0  # a is used again: b is now the least recent
+    assert rate.take("d") == 0
+    assert list(rate._buckets) == ["c", "a", "d"]
+    assert rate.take("a") > 0  # still limited: its bucket was kept
 
 
 def test_rate_zero_means_no_limit() -> None:
