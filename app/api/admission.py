@@ -22,7 +22,7 @@ from fastapi import Depends, Request
 from app.api.deps import CallerDep
 from app.api.errors import ApiError
 from app.config import Settings
-from app.sidecar import InstanceState, SidecarRejected, SidecarUnavailable
+from app.sidecar import InstanceState, OutcomeUnknown, SidecarRejected, SidecarUnavailable
 
 log = logging.getLogger("app.admission")
 Clock = Callable[[], float]
@@ -103,6 +103,9 @@ class RunningInstances:
         self._reserved += 1
         try:
             yield self.add
+        except OutcomeUnknown as unknown:  # it may have started: counted until a look says not
+            self.add(unknown.instance_id)
+            raise
         finally:
             self._reserved -= 1
 

@@ -8,6 +8,7 @@ from app.api import admission
 from app.api.admission import Admission, RunningInstances, StartRate
 from app.api.errors import ApiError
 from app.config import Settings
+from app.sidecar import OutcomeUnknown
 from tests.unit.fakes import CHAIN, FakeClient, client_for
 
 
@@ -66,6 +67,16 @@ def test_cap_counts_starts_in_progress_and_frees_a_failed_one() -> None:
     with pytest.raises(ApiError) as refused, running.slot():
         pass
     assert refused.value.status == 429 and refused.value.headers == {"Retry-After": "1"}
+
+
+def test_a_start_of_unknown_outcome_is_counted(fake: FakeClient) -> None:
+    fake.refuse_start = OutcomeUnknown("maybe", "deadline exceeded")
+    with client_for(fake, max_running_instances=1) as http:
+        lost = http.post("/start-workflow", json={**CHAIN, "instance_id": "maybe"})
+        assert (lost.status_code, lost.json()["error"]) == (504, "outcome_unknown")
+        fake.refuse_start = None
+        refused = http.post("/start-workflow", json=CHAIN)
+        assert (refused.status_code, refused.json()["error"]) == (429, "too_many_running")
 
 
 def test_recheck_forgets_finished_and_backs_off_on_running() -> None:
