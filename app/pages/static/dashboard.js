@@ -128,18 +128,22 @@ function wireActions(root) {
   });
 }
 
-// A running instance: long-poll its status and redraw the live part when it changes.
+// A running instance: one loop long-polls its status and redraws the live part when it changes.
+// An action's redraw bumps the generation and cuts the current poll short, so the loop drops any
+// answer older than the page; a failed poll (503, network) waits, doubling up to 30 s, and goes on.
+const BACKOFF_MAX_MS = 30000;
+let generation = 0;
+let following = false;
+let poll = null;
+
 function liveState(live) {
   const state = live.querySelector(".live-state");
   return { status: state.dataset.status, updated: Date.parse(state.dataset.updated) || 0 };
 }
 
-async function refreshLive() {
-  const live = document.getElementById("live");
-  if (!live) return;
-  const id = live.dataset.instanceId;
-  const response = await fetch(`/instances/${encodeURIComponent(id)}/live`);
-  if (!response.ok) return;
+async function redrawLive(live) {
+  const response = await fetch(`/instances/${encodeURIComponent(live.dataset.instanceId)}/live`);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const next = document.createElement("template");
   next.innerHTML = await response.text();
   const now = next.content.querySelector(".live-state");
@@ -151,30 +155,53 @@ async function refreshLive() {
     wireActions(live);
     if (focused) document.getElementById(focused)?.focus();
   }
+}
+
+// After an action: redraw now, and let the loop go on from what is shown.
+async function refreshLive() {
+  const live = document.getElementById("live");
+  if (!live) return;
+  generation += 1;
+  if (poll) poll.abort();
+  await redrawLive(live);
   followLive();
 }
 
-let following = false;
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 async function followLive() {
   const live = document.getElementById("live");
   if (!live || following) return;
   following = true;
   const id = encodeURIComponent(live.dataset.instanceId);
+  let backoff = 1000;
   try {
     while (!FINISHED.has(liveState(live).status)) {
-      const response = await fetch(`/status/${id}?wait=2`, { headers: { Accept: "application/json" } });
-      if (!response.ok) break;
-      const status = await response.json();
-      const shown = liveState(live);
-      const updated = Date.parse(status.last_updated_at) || 0;
-      if (status.runtime_status !== shown.status || updated !== shown.updated) {
-        following = false;
-        await refreshLive();
-        return;
+      const mine = generation;
+      poll = new AbortController();
+      try {
+        const response = await fetch(`/status/${id}?wait=2`, {
+          headers: { Accept: "application/json" },
+          signal: poll.signal,
+        });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const status = await response.json();
+        const shown = liveState(live);
+        const updated = Date.parse(status.last_updated_at) || 0;
+        const changed = status.runtime_status !== shown.status || updated !== shown.updated;
+        if (changed && mine === generation) await redrawLive(live);
+        backoff = 1000;
+      } catch (error) {
+        if (mine !== generation) continue; // an action redrew the page meanwhile
+        await pause(backoff);
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       }
     }
   } finally {
     following = false;
+    poll = null;
   }
 }
 
