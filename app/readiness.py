@@ -7,8 +7,8 @@ timer and event reminder takes), and the workflow worker's stream is connected. 
 restarted after a crash answers its health check long before it accepts jobs (it waits until
 its previous leadership lease in etcd expires), so a connection flag is not enough.
 
-/readyz probes afresh; mutating requests use an answer up to a second old and wait, bounded,
-while it is not ready.
+/readyz uses an answer up to half a second old; mutating requests one up to a second old, and
+wait, bounded, while it is not ready.
 """
 
 import asyncio

@@ -14,6 +14,7 @@ import grpc
 from dapr.conf import settings as dapr_settings
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
 from dapr.ext.workflow._durabletask.internal import protos as pb
+from dapr.proto.common.v1 import common_pb2 as common
 from dapr.proto.runtime.v1 import dapr_pb2_grpc
 from dapr.proto.runtime.v1 import jobs_pb2 as jobs
 
@@ -169,8 +170,14 @@ class WorkflowClient:
         return await self._probe(self._stub.RaiseEvent, request) is not None
 
     async def probe_scheduler(self, name: str) -> bool:
-        """A job scheduled and deleted: the scheduler path every timer, reminder and event takes."""
-        job = jobs.Job(name=name, due_time="1h")
+        """A job scheduled and deleted: the scheduler path every timer, reminder and event takes.
+
+        If the delete fails, what is left is harmless: one job per process (each probe overwrites
+        it under the same name), a one-shot that fires once an hour later to no handler and is
+        then dropped, not retried. (The scheduler allows a ttl only on jobs with a schedule.)
+        """
+        drop = common.JobFailurePolicy(drop=common.JobFailurePolicyDrop())
+        job = jobs.Job(name=name, due_time="1h", failure_policy=drop)
         scheduled = jobs.ScheduleJobRequest(job=job, overwrite=True)
         return (
             await self._probe(self._dapr.ScheduleJob, scheduled) is not None
