@@ -23,7 +23,9 @@ from app.api.models import INSTANCE_ID_PATTERN, KNOWN_EVENTS, RUNTIME_STATUSES, 
 from app.api.rerun import RERUNNABLE
 from app.pages import timeline
 from app.pages.docs import service_origin, with_origin
+from app.pages.event_forms import event_forms
 from app.sidecar import SidecarUnavailable
+from app.workflows.custom_status import DONE, TOTAL, WAITING_FOR
 
 PAGE_SIZE = 25
 # Instances one list page reads at most; the page says so when the store holds more.
@@ -49,17 +51,17 @@ def _pretty(value: Any) -> str:
 def progress(status: WorkflowStatus) -> tuple[int, int] | None:
     """(done, total) from a custom status that reports them, as fan_out_fan_in's does."""
     custom = status.custom_status
-    if isinstance(custom, dict) and isinstance(custom.get("total"), int):
-        done = custom.get("done")
-        if isinstance(done, int) and custom["total"] > 0:
-            return done, custom["total"]
+    if isinstance(custom, dict) and isinstance(custom.get(TOTAL), int):
+        done = custom.get(DONE)
+        if isinstance(done, int) and custom[TOTAL] > 0:
+            return done, custom[TOTAL]
     return None
 
 
 def waiting_for(status: WorkflowStatus) -> str | None:
     custom = status.custom_status
     if status.runtime_status not in TERMINAL and isinstance(custom, dict):
-        waiting = custom.get("waiting_for")
+        waiting = custom.get(WAITING_FOR)
         return waiting if isinstance(waiting, str) else None
     return None
 
@@ -165,6 +167,9 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
             "rerunnable": [e for e in events if e["kind"] in RERUNNABLE],
             "finished": status.runtime_status in TERMINAL,
             "known_events": KNOWN_EVENTS.get(status.workflow, ()),
+            "event_forms": event_forms(
+                status.workflow, status.custom_status, status.runtime_status in TERMINAL
+            ),
         }
 
     @router.get("/instances/{instance_id}", response_class=HTMLResponse)

@@ -15,6 +15,7 @@ import dapr.ext.workflow as wf
 from pydantic import BaseModel, Field
 
 from app.workflows.context import failure_reason, idempotency_key, log, replay_safe_log
+from app.workflows.custom_status import DONE, TOTAL
 from app.workflows.downstream import fail_if_simulated
 from app.workflows.retry import STEP_RETRY
 
@@ -145,7 +146,7 @@ class Progress:
         self._publish()
 
     def _publish(self) -> None:
-        self.ctx.set_custom_status(json.dumps({"done": self.done, "total": sum(self.sizes)}))
+        self.ctx.set_custom_status(json.dumps({DONE: self.done, TOTAL: sum(self.sizes)}))
 
 
 def _bounded(

@@ -16,6 +16,7 @@ import dapr.ext.workflow as wf
 from pydantic import BaseModel, Field, ValidationError
 
 from app.workflows.context import idempotency_key, log, replay_safe_log
+from app.workflows.custom_status import WAITING_FOR
 from app.workflows.events import SignedEvent
 from app.workflows.retry import OUTSIDE_RETRY
 
@@ -37,10 +38,14 @@ class PurchaseOrder(BaseModel):
 
 
 class ApprovalDecision(SignedEvent):
-    """The payload of the approval_received event."""
+    """Decide on this purchase.
 
-    approved: bool
-    approver: str = Field(min_length=1, max_length=200, examples=["Jane Doe"])
+    The payload of the approval_received event."""
+
+    approved: bool = Field(json_schema_extra={"choices": {"true": "Approve", "false": "Reject"}})
+    approver: str = Field(
+        min_length=1, max_length=200, title="Approver name", examples=["Jane Doe"]
+    )
     comment: str | None = Field(None, max_length=2000)
 
 
@@ -106,11 +111,11 @@ def purchase_approval(
     timeout = ctx.create_timer(deadline)
     # What it waits for, visible in /status: the workflow clock (UTC) keeps it the same on replay.
     until = deadline.replace(tzinfo=UTC).isoformat()
-    ctx.set_custom_status(json.dumps({"waiting_for": APPROVAL_EVENT, "deadline": until}))
+    ctx.set_custom_status(json.dumps({WAITING_FOR: APPROVAL_EVENT, "deadline": until}))
     while True:
         approval = ctx.wait_for_external_event(APPROVAL_EVENT)
         if (yield wf.when_any([approval, timeout])) == timeout:
-            ctx.set_custom_status(json.dumps({"waiting_for": None, "timed_out": True}))
+            ctx.set_custom_status(json.dumps({WAITING_FOR: None, "timed_out": True}))
             yield ctx.call_activity(release_reservation, input=order, retry_policy=OUTSIDE_RETRY)
             replay_safe_log(ctx, "order %s timed out", order.order_id)
             return PurchaseResult(
@@ -125,7 +130,7 @@ def purchase_approval(
             # The API validates decisions; one raised around it must not fail the order.
             replay_safe_log(ctx, "order %s: malformed decision ignored", order.order_id)
 
-    ctx.set_custom_status(json.dumps({"waiting_for": None, "decided_by": decision.approver}))
+    ctx.set_custom_status(json.dumps({WAITING_FOR: None, "decided_by": decision.approver}))
     if decision.approved:
         yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)
     return PurchaseResult.decided(order, decision)

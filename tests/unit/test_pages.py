@@ -1,11 +1,14 @@
 """The dashboard's pages as served (no browser): content, escaping, security headers, CSRF."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
 
+from app.api.catalogue import CATALOG
 from tests.unit.fakes import client_for
 from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, PagesFake
 
@@ -159,3 +162,32 @@ def test_a_page_says_in_words_when_the_sidecar_is_down(http: TestClient, fake: P
 def test_a_bad_filter_is_a_page_not_json(http: TestClient) -> None:
     response = http.get("/", params={"created_after": "yesterday"})
     assert response.status_code == 422 and "Not a date and time" in response.text
+
+
+def test_waiting_purchase_gets_its_declared_event_form(http: TestClient) -> None:
+    page = http.get("/instances/order-3").text
+    assert 'data-url="/workflows/order-3/events/approval_received"' in page
+    assert "Decide on this purchase" in page and ">Approver name</label>" in page
+    assert 'name="approved" value="true" data-type="bool">Approve</button>' in page
+    assert 'name="approved" value="false" data-type="bool">Reject</button>' in page
+    assert 'name="authorized_by"' not in page  # the service sets it, never the form
+
+
+def test_a_new_workflow_with_an_event_gets_a_form_without_template_changes(
+    fake: PagesFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Nudge(BaseModel):
+        """Nudge the job."""
+
+        times: int
+        note: str | None = Field(None, max_length=100)
+
+    spec = replace(CATALOG["task_chaining"], name="nudged", events={"nudge": Nudge})
+    monkeypatch.setitem(CATALOG, "nudged", spec)
+    fake.add("n-1", "nudged", "RUNNING", custom_status={"step": 1})
+    with client_for(fake) as http:
+        page = http.get("/instances/n-1").text
+    assert 'data-url="/workflows/n-1/events/nudge"' in page and "Nudge the job" in page
+    assert 'name="times" data-type="int" required' in page
+    assert 'name="note" maxlength="100" data-optional' in page
+    assert ">Send</button>" in page
