@@ -15,6 +15,12 @@ from app.sidecar import OutcomeUnknown, SidecarRejected, SidecarUnavailable
 
 log = logging.getLogger("app.api")
 RETRY_AFTER_UNAVAILABLE = "5"
+SIDECAR_UNAVAILABLE = "The Dapr sidecar did not take the request; nothing was done. Retry shortly"
+OUTCOME_UNKNOWN = (
+    "The request reached the Dapr sidecar but its answer did not come in time: it may "
+    "have taken effect. Check the status URL before sending it again"
+)
+SIDECAR_REJECTED = "The Dapr sidecar refused the request"
 
 
 class ApiError(Exception):
@@ -56,6 +62,20 @@ def not_ready(parts: dict[str, bool]) -> ApiError:
     )
 
 
+def invalid_event(event_name: str, details: Any = None) -> ApiError:
+    return ApiError(422, "invalid_event", f"Not a valid {event_name} payload", details)
+
+
+def invalid_event_id(event_id: int, instance_id: str, details: Any = None) -> ApiError:
+    return ApiError(
+        422,
+        "invalid_event_id",
+        f"Event {event_id} of {instance_id!r} is not an activity call or child workflow: rerun "
+        "from one of those",
+        details,
+    )
+
+
 def field_errors(errors: Any, *prefix: str) -> list[dict[str, Any]]:
     """pydantic's errors as {loc, msg, type}, their locations under `prefix`."""
     return [
@@ -94,7 +114,7 @@ def install(app: FastAPI) -> None:
         return error_response(
             503,
             "sidecar_unavailable",
-            "The Dapr sidecar did not take the request; nothing was done. Retry shortly",
+            SIDECAR_UNAVAILABLE,
             headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
         )
 
@@ -105,15 +125,14 @@ def install(app: FastAPI) -> None:
         return error_response(
             504,
             "outcome_unknown",
-            "The request reached the Dapr sidecar but its answer did not come in time: it may "
-            "have taken effect. Check the status URL before sending it again",
+            OUTCOME_UNKNOWN,
             {"instance_id": exc.instance_id, "status_url": status_url},
         )
 
     @app.exception_handler(SidecarRejected)
     async def sidecar_rejected(_: Request, exc: SidecarRejected) -> JSONResponse:
         log.warning("sidecar rejected a request: %s", exc)  # the details stay in the log
-        return error_response(502, "sidecar_rejected", "The Dapr sidecar refused the request")
+        return error_response(502, "sidecar_rejected", SIDECAR_REJECTED)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

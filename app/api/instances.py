@@ -7,7 +7,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.api.catalogue import CATALOG, EVENT_EXAMPLES
 from app.api.deps import ChangerDep, ClientDep, SettingsDep
-from app.api.errors import ApiError, field_errors, not_found
+from app.api.errors import ApiError, field_errors, invalid_event, not_found
 from app.api.models import (
     Accepted,
     EventNamePath,
@@ -111,12 +111,7 @@ def _declared_event(
     try:
         event = model.model_validate(payload)
     except ValidationError as error:
-        raise ApiError(
-            422,
-            "invalid_event",
-            f"Not a valid {event_name} payload",
-            field_errors(error.errors(), "body"),
-        ) from None
+        raise invalid_event(event_name, field_errors(error.errors(), "body")) from None
     if isinstance(event, SignedEvent):
         event.authorized_by = who  # only the service may say who was authenticated
     return event.model_dump(mode="json")

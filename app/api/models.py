@@ -7,6 +7,15 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from app.api.catalogue import CATALOG
+from app.api.errors import (
+    OUTCOME_UNKNOWN,
+    SIDECAR_REJECTED,
+    SIDECAR_UNAVAILABLE,
+    invalid_event,
+    invalid_event_id,
+    not_found,
+    not_ready,
+)
 from app.config import Settings
 
 # Letters, digits and . _ : - ; starts with a letter or digit; no path tricks, no surprises in logs.
@@ -38,11 +47,19 @@ class ErrorModel(BaseModel):
     details: Any = None
 
 
-# The codes each status answers with, as the API really sends them.
+# The codes each status answers with, as the API really sends them (the messages that do not
+# depend on the request come from app.api.errors, which sends them).
 ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
     401: [("unauthorized", "A valid X-API-Key header is required")],
-    403: [("cross_site_request", "A state-changing request from another site is refused")],
-    404: [("not_found", "No workflow instance with id 'order-1001'")],
+    403: [
+        ("cross_site_request", "A state-changing request from another site is refused"),
+        (
+            "host_not_allowed",
+            "A browser reached this service as 'rebound.example:8000', a name it does not answer "
+            "to; add the name to APP_ALLOWED_HOSTS if it is this service's",
+        ),
+    ],
+    404: [("not_found", not_found("order-1001").message)],
     409: [
         ("instance_exists", "Instance 'order-1001' is still active; choose another id"),
         ("already_finished", "Cannot terminate: instance 'order-1001' is COMPLETED"),
@@ -54,18 +71,19 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
         ("invalid_request", "The request is not valid"),
         ("invalid_input", "Invalid input for purchase_approval"),
         ("unknown_workflow", "Unknown workflow 'nope'"),
+        ("invalid_event", invalid_event("approval_received").message),
+        ("invalid_event_id", invalid_event_id(2, "order-1001").message),
     ],
     429: [
         ("rate_limited", "More than 20 starts a second from this caller; slow down"),
         ("too_many_running", "100 instances started here are still running; retry later"),
     ],
+    502: [("sidecar_rejected", SIDECAR_REJECTED)],
     503: [
-        ("sidecar_unavailable", "The Dapr sidecar is not reachable; retry shortly"),
-        ("not_ready", "The workflow runtime is not ready; nothing was sent, retry shortly"),
+        ("sidecar_unavailable", SIDECAR_UNAVAILABLE),
+        ("not_ready", not_ready({"scheduler": False}).message),
     ],
-    504: [
-        ("outcome_unknown", "The sidecar did not answer in time; the change may have happened"),
-    ],
+    504: [("outcome_unknown", OUTCOME_UNKNOWN)],
 }
 
 
@@ -139,9 +157,10 @@ class History(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error codes an endpoint can answer with, each with its examples.
 
-    An endpoint that needs a key (401) also refuses cross-site browser requests (403).
+    An endpoint that needs a key (401) also refuses cross-site browser requests (403). Every
+    endpoint may meet a sidecar that refuses (502) or is not there (503).
     """
-    statuses = (*codes, *((403,) if 401 in codes else ()), 422, 503)
+    statuses = (*codes, *((403,) if 401 in codes else ()), 422, 502, 503)
     return {
         code: {
             "model": ErrorModel,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.api.admission import AdmittedDep
 from app.api.deps import ChangerDep, ClientDep, SettingsDep
-from app.api.errors import ApiError, not_found
+from app.api.errors import ApiError, invalid_event_id, not_found
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
 from app.config import Settings
 from app.sidecar import InstanceExists, Sidecar
@@ -61,12 +61,9 @@ async def _rerun(
         )
     events = {e["event_id"]: e["kind"] for e in await client.history(instance_id)}
     if events.get(body.from_event_id) not in RERUNNABLE:
-        raise ApiError(
-            422,
-            "invalid_event_id",
-            f"Event {body.from_event_id} of {instance_id!r} is not an activity call or child "
-            "workflow: rerun from one of those",
-            {"rerunnable_event_ids": sorted(i for i, k in events.items() if k in RERUNNABLE)},
+        rerunnable = sorted(i for i, k in events.items() if k in RERUNNABLE)
+        raise invalid_event_id(
+            body.from_event_id, instance_id, {"rerunnable_event_ids": rerunnable}
         )
     new_id = body.new_instance_id or uuid.uuid4().hex
     if new_id == instance_id:

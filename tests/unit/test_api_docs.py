@@ -55,7 +55,7 @@ def test_error_examples_carry_each_status_codes_real_errors(spec: dict[str, Any]
         return {e["value"]["error"] for e in examples.values()}
 
     assert codes("401") == {"unauthorized"}
-    assert codes("403") == {"cross_site_request"}
+    assert codes("403") == {"cross_site_request", "host_not_allowed"}
     assert codes("404") == {"not_found"}
     assert "already_finished" in codes("409")
     assert codes("503") == {"sidecar_unavailable", "not_ready"}

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 
+from app.api.models import ERROR_EXAMPLES
 from app.sidecar import SidecarRejected
 from tests.unit.fakes import CHAIN, DECISION, FakeClient
 
@@ -66,3 +67,21 @@ def test_lost_answer_is_504_outcome_unknown_with_the_status_url(
     assert body["error"] == "outcome_unknown"
     assert body["details"]["status_url"] == "/status/po"
     assert "Retry-After" not in response.headers and "retry" not in body["message"].lower()
+
+
+def test_error_examples_are_what_the_api_sends(http: TestClient, fake: FakeClient) -> None:
+    def example(status: int, code: str) -> str:
+        return dict(ERROR_EXAMPLES[status])[code]
+
+    fake.put("po", "purchase_approval", "RUNNING")
+    bad_event = http.post("/workflows/po/events/approval_received", json={"approved": "x"})
+    assert bad_event.json()["message"] == example(422, "invalid_event")
+    fake.answer_lost = True
+    lost = http.post("/workflows/po/events/approval_received", json=DECISION)
+    assert lost.json()["message"] == example(504, "outcome_unknown")
+    fake.refuse_start = SidecarRejected("no")
+    assert http.post("/start-workflow", json=CHAIN).json()["message"] == example(
+        502, "sidecar_rejected"
+    )
+    fake.down = True
+    assert http.get("/status/po").json()["message"] == example(503, "sidecar_unavailable")
