@@ -55,8 +55,17 @@ def flags(options: dict[str, object]) -> list[str]:
     return [str(part) for flag, value in options.items() for part in (flag, value)]
 
 
-def control_plane(bin_dir: Path, name: str, port: int, extra: dict[str, object]) -> Launch:
-    """placement or scheduler: loopback only, its own healthz and metrics ports."""
+def control_plane(
+    bin_dir: Path,
+    name: str,
+    port: int,
+    extra: dict[str, object],
+    switches: tuple[str, ...] = (),
+) -> Launch:
+    """placement or scheduler: loopback only, its own healthz and metrics ports.
+
+    Their health server binds every interface whatever --healthz-listen-address says (Dapr
+    1.18.2's pkg/healthz/server/server.go listens on ":<port>"): it must serve /healthz alone."""
     healthz = free_port()
     options = {
         "--port": port,
@@ -69,14 +78,16 @@ def control_plane(bin_dir: Path, name: str, port: int, extra: dict[str, object])
     }
     return Launch(
         name,
-        [str(bin_dir / name), *flags(options)],
+        [str(bin_dir / name), *flags(options), *switches],
         http_ok(f"http://{LOOPBACK}:{healthz}/healthz"),
     )
 
 
 def placement(bin_dir: Path, port: int) -> Launch:
     extra: dict[str, object] = {"--initial-cluster": f"dapr-placement-0={LOOPBACK}:{free_port()}"}
-    return control_plane(bin_dir, "placement", port, extra)
+    # Go bool flags take their value in the same word. Off by default too, but said here: with
+    # it on, the all-interfaces health port would also serve the placement tables.
+    return control_plane(bin_dir, "placement", port, extra, ("--metadata-enabled=false",))
 
 
 def scheduler(bin_dir: Path, port: int, data: Path) -> Launch:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tools.paths import ROOT
@@ -71,7 +72,8 @@ def _loopback(address: str) -> bool:
 def _upstream_exceptions(stack: Stack) -> set[tuple[str, int]]:
     """Dapr 1.18.2's placement and scheduler ignore --healthz-listen-address: their health
     server listens on ":<port>" (pkg/healthz/server/server.go, net.Listen("tcp", ":%d")).
-    It answers only /healthz. Named here so that anything else exposed fails the test."""
+    It answers only /healthz (placement runs with --metadata-enabled=false: no
+    /placement/state). Named here so that anything else exposed fails the test."""
     known = set()
     for name in ("placement", "scheduler"):
         argv = stack.processes[name].argv
@@ -86,6 +88,10 @@ def test_every_stack_process_listens_on_loopback_only(stack: Stack) -> None:
     assert {names.get(pid) for _, _, pid in sockets} >= set(names.values()) - {None}
     exposed = {(names.get(pid, str(pid)), port) for a, port, pid in sockets if not _loopback(a)}
     assert exposed <= _upstream_exceptions(stack), f"listening beyond loopback: {exposed}"
+    for _, port in _upstream_exceptions(stack):
+        health = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{health}/healthz", timeout=5).status_code == 200
+        assert httpx.get(f"{health}/placement/state", timeout=5).status_code == 404
 
 
 def _namespace_prefix() -> list[str]:
