@@ -30,7 +30,8 @@ def _status(state: InstanceState) -> WorkflowStatus:
     return WorkflowStatus(**state.__dict__)
 
 
-async def _existing(client: Sidecar, instance_id: str) -> InstanceState:
+async def existing(client: Sidecar, instance_id: str) -> InstanceState:
+    """The instance's state, or 404."""
     state = await client.get(instance_id)
     if state is None:
         raise not_found(instance_id)
@@ -38,7 +39,7 @@ async def _existing(client: Sidecar, instance_id: str) -> InstanceState:
 
 
 async def _running(client: Sidecar, instance_id: str, action: str) -> InstanceState:
-    state = await _existing(client, instance_id)
+    state = await existing(client, instance_id)
     if state.finished:
         raise ApiError(
             409,
@@ -46,6 +47,15 @@ async def _running(client: Sidecar, instance_id: str, action: str) -> InstanceSt
             f"Cannot {action}: instance {instance_id!r} is {state.runtime_status}",
         )
     return state
+
+
+def still_running(state: InstanceState, what_to_do: str) -> ApiError:
+    """409 for an action only a finished instance allows."""
+    return ApiError(
+        409,
+        "still_running",
+        f"Instance {state.instance_id!r} is {state.runtime_status}; {what_to_do}",
+    )
 
 
 def _accepted(instance_id: str, message: str, response: Response, settings: Settings) -> Accepted:
@@ -65,9 +75,9 @@ async def get_status(
     ] = 0,
 ) -> WorkflowStatus:
     """The instance's status, input, output, custom status and failure."""
-    state = await _existing(client, instance_id)
+    state = await existing(client, instance_id)
     if wait and not state.finished:
-        state = await client.wait(instance_id, timeout=wait) or await _existing(client, instance_id)
+        state = await client.wait(instance_id, timeout=wait) or await existing(client, instance_id)
     if not state.finished:
         response.headers["Retry-After"] = str(settings.retry_after_seconds)
     return _status(state)
@@ -159,13 +169,9 @@ _lifecycle("resume", "Resume a suspended instance.", "Resume requested")
 )
 async def purge(instance_id: InstanceIdPath, client: ClientDep, _: ChangerDep) -> Response:
     """Delete a finished instance's state and history."""
-    state = await _existing(client, instance_id)
+    state = await existing(client, instance_id)
     if not state.finished:
-        raise ApiError(
-            409,
-            "still_running",
-            f"Instance {instance_id!r} is {state.runtime_status}; terminate it first",
-        )
+        raise still_running(state, "terminate it first")
     await client.purge(instance_id)
     return Response(status_code=204)
 
@@ -175,6 +181,6 @@ async def purge(instance_id: InstanceIdPath, client: ClientDep, _: ChangerDep) -
 )
 async def history(instance_id: InstanceIdPath, client: ClientDep) -> History:
     """The instance's history events in order: what ran, when, with what result."""
-    await _existing(client, instance_id)
+    await existing(client, instance_id)
     events = await client.history(instance_id)
     return History.model_validate({"instance_id": instance_id, "events": events})

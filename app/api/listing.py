@@ -48,7 +48,7 @@ class Filters:
         )
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     """A time without a zone is taken as UTC, as the API's own times are."""
     if value is None or value.tzinfo is not None:
         return value
@@ -106,7 +106,7 @@ async def list_workflows(
 
     With filters a page may hold fewer than page_size: go on while continuation_token is set.
     """
-    after, before = _utc(created_after), _utc(created_before)
+    after, before = as_utc(created_after), as_utc(created_before)
     if after and before and after >= before:
         raise ApiError(422, "invalid_request", "created_after must be before created_before")
     filters = Filters(workflow, status, after, before)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Response
 
 from app.api.admission import AdmittedDep
 from app.api.deps import ChangerDep, ClientDep, SettingsDep
-from app.api.errors import ApiError, invalid_event_id, not_found
+from app.api.errors import ApiError, invalid_event_id
+from app.api.instances import existing, still_running
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
 from app.config import Settings
 from app.sidecar import InstanceExists, Sidecar
@@ -50,15 +51,9 @@ async def _rerun(
     settings: Settings,
     response: Response,
 ) -> Accepted:
-    source = await client.get(instance_id)
-    if source is None:
-        raise not_found(instance_id)
+    source = await existing(client, instance_id)
     if not source.finished:
-        raise ApiError(
-            409,
-            "still_running",
-            f"Instance {instance_id!r} is {source.runtime_status}; only a finished one can rerun",
-        )
+        raise still_running(source, "only a finished one can rerun")
     events = {e["event_id"]: e["kind"] for e in await client.history(instance_id)}
     if events.get(body.from_event_id) not in RERUNNABLE:
         rerunnable = sorted(i for i, k in events.items() if k in RERUNNABLE)

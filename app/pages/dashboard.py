@@ -24,13 +24,12 @@ from app.api.rerun import RERUNNABLE
 from app.pages import timeline
 from app.pages.docs import service_origin, with_origin
 from app.pages.event_forms import event_forms
-from app.sidecar import SidecarUnavailable
+from app.sidecar import TERMINAL, SidecarUnavailable
 from app.workflows.custom_status import DONE, TOTAL, WAITING_FOR
 
 PAGE_SIZE = 25
 # Instances one list page reads at most; the page says so when the store holds more.
 SCAN_LIMIT = 2000
-TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
 
 
 def _time(text: str | None) -> datetime | None:
@@ -38,10 +37,9 @@ def _time(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text)
+        return listing.as_utc(datetime.fromisoformat(text))
     except ValueError:
         raise ApiError(422, "invalid_request", f"Not a date and time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _pretty(value: Any) -> str:

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.fakes import client_for
-from tests.unit.pages_fakes import PagesFake
+from tests.unit.fakes import PagesFake, client_for
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from app.api.listing import MAX_CONCURRENT_SCANS, STORE_PAGE
 from app.config import Settings
 from app.main import create_app
 from app.sidecar import InstanceExists, InstanceState
-from tests.unit.fakes import FakeRuntime, client_for
-from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, PagesFake
+from tests.unit.fakes import APPROVAL_HISTORY, T0, FakeRuntime, PagesFake, client_for
 
 
 @pytest.fixture

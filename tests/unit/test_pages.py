@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from app.api.catalogue import CATALOG
-from tests.unit.fakes import client_for
-from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, PagesFake
+from tests.unit.fakes import APPROVAL_HISTORY, T0, PagesFake, client_for
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from app.pages import timeline
-from tests.unit.pages_fakes import APPROVAL_HISTORY, T0, event
+from tests.unit.fakes import APPROVAL_HISTORY, T0, event
 
 
 def test_activities_timers_waits_and_events_become_bars_and_marks() -> None:
