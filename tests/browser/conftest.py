@@ -22,6 +22,7 @@ from playwright.sync_api import (
     Page,
     Request,
     Route,
+    expect,
     sync_playwright,
 )
 
@@ -38,6 +39,10 @@ OWNER, KEY = "alice", "alice-key-for-browser-tests"
 # A name of the reserved .test domain that the browser alone resolves, to this machine: a page
 # that rebinds its own name to the service's address (DNS rebinding). Nothing looks it up.
 REBOUND = "rebind.test"
+# Generous waits for a loaded 2-core machine: a wait ends as soon as its condition holds.
+EXPECT_TIMEOUT_MS = 20_000
+NAVIGATION_TIMEOUT_MS = 60_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +116,8 @@ def watch(base_url: str) -> Watch:
 @pytest.fixture
 def page(browser: Browser, base_url: str, watch: Watch, request: Any) -> Iterator[Page]:
     context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     context.route("**/*", watch.route)
     opened = context.new_page()
     opened.on("console", watch.console)
