@@ -19,7 +19,7 @@ _TYPES = {"integer": "int", "boolean": "bool", "number": "json", "object": "json
 
 
 @dataclass(frozen=True)
-class Field:
+class FormField:
     name: str
     label: str
     type: str  # the data-type dashboard.js converts by: "", int, bool, json
@@ -32,17 +32,17 @@ class Field:
 class EventForm:
     event: str
     title: str
-    fields: list[Field]
+    fields: list[FormField]
     choice: str | None  # the field the submit buttons set
     choices: list[tuple[str, str]]  # (value, button label)
 
 
-def _field(name: str, schema: dict[str, Any], required: bool) -> Field:
+def _field(name: str, schema: dict[str, Any], required: bool) -> FormField:
     kinds = [schema.get("type")] + [s.get("type") for s in schema.get("anyOf", [])]
     kind = next((k for k in kinds if k and k != "null"), "string")
     lengths = [schema.get("maxLength")] + [s.get("maxLength") for s in schema.get("anyOf", [])]
     max_length = next((n for n in lengths if n), None)
-    return Field(
+    return FormField(
         name=name,
         label=schema.get("title", name),
         type=_TYPES.get(kind, ""),
