@@ -7,8 +7,10 @@ timer and event reminder takes), and the workflow worker's stream is connected. 
 restarted after a crash answers its health check long before it accepts jobs (it waits until
 its previous leadership lease in etcd expires), so a connection flag is not enough.
 
-/readyz uses an answer up to half a second old; mutating requests one up to a second old, and
-wait, bounded, while it is not ready.
+/readyz answers from a probe started after it was asked (callers that arrive together share one,
+and probes start at most every MIN_INTERVAL, so a flood of /readyz writes a job at most four
+times a second); mutating requests use an answer up to a second old and wait, bounded, while it
+is not ready.
 """
 
 import asyncio
@@ -23,6 +25,7 @@ from app.sidecar import Sidecar
 PROBE_ID = "_readyz-probe"
 CACHE_SECONDS = 1.0
 RETRY_SECONDS = 0.25
+MIN_INTERVAL = 0.25
 
 
 class Readiness:
@@ -41,9 +44,14 @@ class Readiness:
             if not all(self._last.values()):
                 max_age = min(max_age, RETRY_SECONDS)
             if not self._last or self._started_at < asked - max_age:
+                await asyncio.sleep(self._started_at + MIN_INTERVAL - time.monotonic())
                 self._started_at = time.monotonic()
                 self._last = await self._probe()
             return dict(self._last)
+
+    async def fresh(self) -> dict[str, bool]:
+        """Each part's readiness from a probe that started after this call."""
+        return await self.check(max_age=0)
 
     async def _probe(self) -> dict[str, bool]:
         sidecar, placement, scheduler, worker = await asyncio.gather(

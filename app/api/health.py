@@ -6,9 +6,6 @@ from app.api.errors import RETRY_AFTER_UNAVAILABLE
 from app.readiness import Readiness
 
 router = APIRouter(tags=["health"])
-# /readyz answers from a probe at most this old: fresh enough for a kubelet or a load balancer,
-# and a flood of /readyz makes at most two probes (each schedules a job) a second.
-READYZ_MAX_AGE = 0.5
 
 
 @router.get("/healthz")
@@ -21,7 +18,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request, response: Response) -> dict[str, bool]:
     """A start, an event and a timer would go through now: sidecar, placement, scheduler, worker."""
     readiness: Readiness = request.app.state.readiness
-    parts = await readiness.check(max_age=READYZ_MAX_AGE)
+    parts = await readiness.fresh()
     if not all(parts.values()):
         response.status_code = 503
         response.headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
