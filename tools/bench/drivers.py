@@ -1,8 +1,13 @@
 """How a scenario's workflows are started and awaited: through the sidecar's gRPC API, as the
 app's own client does, or through the HTTP API, as a user would."""
 
+import asyncio
+import contextlib
+import multiprocessing
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 
@@ -35,30 +40,133 @@ async def via_client(stack: Stack, s: Scenario) -> Result:
         await client.close()
 
 
+FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
+APPROVAL = {"order_id": "bench", "product": "Bench", "quantity": 1, "cost": 1e9}
+
+
+async def _started(api: httpx.AsyncClient, workflow: str, payload: object) -> str | None:
+    """POST /start-workflow; the status URL, or None when the start was refused."""
+    try:
+        started = await api.post("/start-workflow", json={"workflow": workflow, "input": payload})
+    except httpx.TransportError:
+        return None
+    return started.headers["Location"] if started.status_code == 202 else None
+
+
+async def _poll(
+    api: httpx.AsyncClient, url: str, every: float | None, polls: list[int]
+) -> dict[str, Any]:
+    """GET the status until it is terminal: every `every` seconds, or long-polling when None.
+    Counts its requests in polls[0]."""
+    params = {"wait": 10} if every is None else None
+    while True:
+        try:
+            response = await api.get(url, params=params)
+        except httpx.TransportError:
+            continue  # a keep-alive connection closed under us: poll again
+        polls[0] += 1
+        if response.status_code != 200:
+            return {"runtime_status": f"HTTP {response.status_code}"}
+        state: dict[str, Any] = response.json()
+        if state.get("runtime_status") in FINISHED:
+            return state
+        if every is not None:
+            await asyncio.sleep(every)
+
+
+async def _approvals(api: httpx.AsyncClient, count: int) -> list[str]:
+    """The status URLs of `count` purchase approvals started to wait for a human."""
+    started = await asyncio.gather(
+        *(_started(api, "purchase_approval", APPROVAL) for _ in range(count))
+    )
+    return [url for url in started if url]
+
+
+def _pollers(
+    base_url: str, urls: list[str], every: float, events: tuple[Any, Any], count: Any, cpu: Any
+) -> None:
+    """In a process of its own (so that its clients do not slow the measured ones' event loop):
+    poll each URL every `every` seconds, set `ready` once each was polled, until `stop` is set.
+    The requests made go to `count`, the CPU seconds this process used to `cpu`."""
+    ready, stop = events
+
+    async def poll_all() -> None:
+        polls = [0]
+        limits = httpx.Limits(max_connections=len(urls))
+        async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as api:
+
+            async def poll(url: str) -> None:
+                while True:
+                    with contextlib.suppress(httpx.TransportError):
+                        await api.get(url)
+                    polls[0] += 1
+                    if polls[0] == len(urls):
+                        ready.set()
+                    await asyncio.sleep(every)
+
+            tasks = [asyncio.create_task(poll(url)) for url in urls]
+            while not stop.is_set():
+                await asyncio.sleep(0.1)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        count.value = polls[0]
+
+    asyncio.run(poll_all())
+    cpu.value = time.process_time()
+
+
+@contextlib.asynccontextmanager
+async def _polled(base_url: str, urls: list[str], every: float) -> AsyncIterator[dict[str, float]]:
+    """Clients polling each URL every `every` seconds, in a process of their own, from their
+    first round until the block ends; then the requests they made and the CPU they used."""
+    spawn = multiprocessing.get_context("spawn")
+    ready, stop = spawn.Event(), spawn.Event()
+    count, cpu = spawn.Value("q", 0), spawn.Value("d", 0.0)
+    pollers = spawn.Process(
+        target=_pollers, args=(base_url, urls, every, (ready, stop), count, cpu)
+    )
+    figures: dict[str, float] = {}
+    if urls:
+        pollers.start()
+        await asyncio.to_thread(ready.wait, 120)
+    try:
+        yield figures
+    finally:
+        if urls:
+            stop.set()
+            await asyncio.to_thread(pollers.join)
+            figures.update(requests=count.value - len(urls), cpu=cpu.value)
+
+
 async def via_http(stack: Stack, s: Scenario) -> Result:
-    """As a user would: POST /start-workflow, then long-poll the status URL (?wait=10)."""
-    limits = httpx.Limits(max_connections=s.concurrency)
-    async with httpx.AsyncClient(base_url=stack.replicas[0].url, timeout=60, limits=limits) as api:
+    """As a user would: POST /start-workflow, then poll the status URL, with the long poll
+    (?wait=10) or every s.poll_seconds; optionally while approvals wait and are polled too."""
+    base, polls = stack.replicas[0].url, [0]
+    every = None if s.waiting_approvals else s.poll_seconds
+    limits = httpx.Limits(max_connections=s.concurrency + s.waiting_approvals)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as api:
 
         async def one(i: int) -> bool:
-            body = {"workflow": s.workflow, "input": s.payload(i)}
-            try:
-                started = await api.post("/start-workflow", json=body)
-            except httpx.TransportError:
+            url = await _started(api, s.workflow, s.payload(i))
+            if url is None:
                 return False
-            if started.status_code != 202:
-                return False
-            while True:
-                try:
-                    url = started.headers["Location"]
-                    state = (await api.get(url, params={"wait": 10})).json()
-                except httpx.TransportError:
-                    continue  # a keep-alive connection closed under us: poll again
-                if state.get("runtime_status") in ("COMPLETED", "FAILED", "TERMINATED"):
-                    return bool(state["runtime_status"] == "COMPLETED")
+            return bool((await _poll(api, url, every, polls))["runtime_status"] == "COMPLETED")
 
-        result = await _measure(stack, s, one)
-    result.note = "long polls /status?wait=10"
+        approvals = await _approvals(api, s.waiting_approvals)
+        async with _polled(base, approvals, s.poll_seconds or 0.05) as pollers:
+            result = await _measure(stack, s, one)
+        await asyncio.gather(
+            *(api.post(f"/workflows/{u.rsplit('/', 1)[1]}/terminate") for u in approvals)
+        )
+    how = "long polls /status?wait=10" if every is None else f"polls /status every {every:g} s"
+    result.note = f"{how}; {polls[0]} status requests by the measured clients"
+    if approvals:
+        result.cpu_by_process["pollers"] = round(pollers["cpu"], 2)
+        result.note += (
+            f"; {len(approvals)} approvals waiting, each polled every {s.poll_seconds or 0.05:g} s "
+            f"({pollers['requests'] / result.seconds:.0f} requests/s)"
+        )
     return result
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.bench.measure import Result
+from tools.bench.scenarios import GOALS
 from tools.paths import ROOT
 
 
@@ -26,9 +27,54 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def ratios(results: list[Result]) -> list[dict[str, Any]]:
+    """Each goal whose two scenarios ran: the ratio of their wf/s, and whether the goal is met."""
+    by_name = {r.name: r for r in results}
+    rows = []
+    for goal in GOALS:
+        measured, base = by_name.get(goal.scenario), by_name.get(goal.baseline)
+        if measured is None or base is None or not base.per_second:
+            continue
+        ratio = measured.per_second / base.per_second
+        met = ratio >= goal.at_least
+        if goal.p95_ms is not None:
+            met = met and measured.percentile(0.95) <= goal.p95_ms
+        if goal.no_failures:
+            met = met and not measured.failures
+        rows.append(
+            {
+                "goal": goal.what,
+                "ratio": round(ratio, 3),
+                "at_least": goal.at_least,
+                "p95_ms": round(measured.percentile(0.95)),
+                "p95_cap_ms": goal.p95_ms,
+                "failures": measured.failures,
+                "met": met,
+            }
+        )
+    return rows
+
+
+def ratio_table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'goal':44} {'ratio':>6} {'goal':>6} {'p95':>6} {'p95 cap':>7} {'fail':>4}  met"
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        cap = row["p95_cap_ms"]
+        lines.append(
+            f"{row['goal']:44} {row['ratio']:6.2f} {row['at_least']:6.2f} {row['p95_ms']:6} "
+            f"{cap if cap is not None else '':>7} {row['failures']:4}  "
+            f"{'yes' if row['met'] else 'NO'}"
+        )
+    return "\n".join(lines)
+
+
 def write(environment: dict[str, Any], results: list[Result]) -> Path:
     """The JSON report, named by the time it was written; returns its path."""
-    report = {"environment": environment, "results": [r.summary() for r in results]}
+    report = {
+        "environment": environment,
+        "results": [r.summary() for r in results],
+        "ratios": ratios(results),
+    }
     out = ROOT / "bench-results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
