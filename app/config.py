@@ -39,6 +39,22 @@ class Settings(BaseSettings):
     # HTTP API
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 202 and running status")
+    status_max_age_seconds: float = Field(
+        0.25,
+        ge=0,
+        le=5,
+        description="How old a running instance's /status may be (0: every poll reads the sidecar)",
+    )
+    finished_status_max_age_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="How long a finished instance's /status is served from memory; bounds how "
+        "long a purge or rerun through another replica goes unseen",
+    )
+    status_cache_entries: int = Field(
+        4096, ge=1, description="Instances whose last status is kept in memory (least recent go)"
+    )
     sidecar_timeout_seconds: float = Field(10.0, gt=0, description="Deadline for one sidecar call")
     worker_ready_timeout_seconds: float = Field(
         60.0, gt=0, description="How long the workflow worker waits for its stream at start"

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app import pages
 from app.api import errors, health, instances, listing, rerun, start
 from app.api.admission import Admission
+from app.api.instances import status_cache
 from app.api.limits import BodySizeLimit
 from app.config import Settings
 from app.readiness import Readiness
@@ -55,6 +56,7 @@ def create_app(
         await asyncio.to_thread(_start_runtime, runtime)
         client = (client_factory or _client)(settings)
         app.state.runtime, app.state.client = runtime, client
+        app.state.statuses = status_cache(client, settings)
         app.state.readiness = Readiness(client, runtime)
         counting = asyncio.create_task(app.state.admission.running.keep_counting(client))
         try:

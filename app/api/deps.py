@@ -10,6 +10,7 @@ from app.api.errors import ApiError, not_ready
 from app.config import Settings
 from app.readiness import Readiness
 from app.sidecar import Sidecar
+from app.sidecar.cache import StatusCache
 
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(
@@ -29,8 +30,14 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def get_statuses(request: Request) -> StatusCache:
+    statuses: StatusCache = request.app.state.statuses
+    return statuses
+
+
 ClientDep = Annotated[Sidecar, Depends(get_client)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+StatusesDep = Annotated[StatusCache, Depends(get_statuses)]
 
 
 def caller(

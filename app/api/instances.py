@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ValidationError
 
 from app.api.catalogue import CATALOG, EVENT_EXAMPLES
-from app.api.deps import ChangerDep, ClientDep, SettingsDep
+from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
 from app.api.errors import ApiError, field_errors, invalid_event, not_found
 from app.api.models import (
     Accepted,
@@ -20,6 +20,7 @@ from app.api.models import (
 )
 from app.config import Settings
 from app.sidecar import InstanceState, Sidecar
+from app.sidecar.cache import StatusCache
 from app.workflows.events import SignedEvent
 
 router = APIRouter(tags=["instances"])
@@ -28,6 +29,21 @@ MAX_WAIT_SECONDS = 30
 
 def _status(state: InstanceState) -> WorkflowStatus:
     return WorkflowStatus(**state.__dict__)
+
+
+def _status_json(state: InstanceState) -> bytes:
+    return _status(state).model_dump_json().encode()
+
+
+def status_cache(client: Sidecar, settings: Settings) -> StatusCache:
+    """The statuses /status serves, read through the app's one client (app/sidecar/cache.py)."""
+    return StatusCache(
+        client.get,
+        _status_json,
+        running_max_age=settings.status_max_age_seconds,
+        finished_max_age=settings.finished_status_max_age_seconds,
+        max_entries=settings.status_cache_entries,
+    )
 
 
 async def existing(client: Sidecar, instance_id: str) -> InstanceState:
@@ -63,24 +79,37 @@ def _accepted(instance_id: str, message: str, response: Response, settings: Sett
     return Accepted(instance_id=instance_id, status_url=f"/status/{instance_id}", message=message)
 
 
+async def current_status(instance_id: str, statuses: StatusCache) -> WorkflowStatus:
+    """The status GET /status answers with, as a model (the pages show it); 404 when unknown."""
+    entry = await statuses.get(instance_id)
+    if entry.state is None:
+        raise not_found(instance_id)
+    return _status(entry.state)
+
+
 @router.get("/status/{instance_id}", response_model=WorkflowStatus, responses=error_responses(404))
 async def get_status(
     instance_id: InstanceIdPath,
     client: ClientDep,
+    statuses: StatusesDep,
     settings: SettingsDep,
-    response: Response,
     wait: Annotated[
         float,
         Query(ge=0, le=MAX_WAIT_SECONDS, description="Long poll: wait up to this long for the end"),
     ] = 0,
-) -> WorkflowStatus:
-    """The instance's status, input, output, custom status and failure."""
-    state = await existing(client, instance_id)
-    if wait and not state.finished:
-        state = await client.wait(instance_id, timeout=wait) or await existing(client, instance_id)
-    if not state.finished:
-        response.headers["Retry-After"] = str(settings.retry_after_seconds)
-    return _status(state)
+) -> Response:
+    """The instance's status, input, output, custom status and failure. A running instance's
+    status is at most APP_STATUS_MAX_AGE_SECONDS old (0.25 s by default); polled faster than
+    that, the answer waits for the next fresh read. Or long-poll with ?wait=."""
+    entry = await statuses.get(instance_id, paced=not wait)
+    if wait and entry.state is not None and not entry.state.finished:
+        finished = await client.wait(instance_id, timeout=wait)
+        entry = statuses.remember(finished) if finished else await statuses.get(instance_id)
+    if entry.state is None:
+        raise not_found(instance_id)
+    headers = {} if entry.state.finished else {"Retry-After": str(settings.retry_after_seconds)}
+    # The JSON was rendered once when the state was read; polls of it send the same bytes.
+    return Response(entry.body, media_type="application/json", headers=headers)
 
 
 @router.post(
@@ -95,6 +124,7 @@ async def raise_event(
     client: ClientDep,
     settings: SettingsDep,
     response: Response,
+    statuses: StatusesDep,
     who: ChangerDep,
     payload: Annotated[Any, Body(openapi_examples=EVENT_EXAMPLES)] = None,
 ) -> Accepted:
@@ -110,7 +140,10 @@ async def raise_event(
     model = spec.events.get(event_name) if spec else None
     if model is not None:
         payload = _declared_event(model, event_name, payload, who)
-    await client.raise_event(instance_id, event_name, payload)
+    try:
+        await client.raise_event(instance_id, event_name, payload)
+    finally:
+        statuses.forget(instance_id)
     return _accepted(instance_id, f"Event {event_name!r} raised", response, settings)
 
 
@@ -135,11 +168,15 @@ def _lifecycle(action: str, summary: str, message: str) -> None:
         client: ClientDep,
         settings: SettingsDep,
         response: Response,
+        statuses: StatusesDep,
         _: ChangerDep,
         body: ReasonBody | None = None,
     ) -> Accepted:
         await _running(client, instance_id, action)
-        await getattr(client, action)(instance_id, body.reason if body else None)
+        try:
+            await getattr(client, action)(instance_id, body.reason if body else None)
+        finally:
+            statuses.forget(instance_id)
         return _accepted(instance_id, message, response, settings)
 
     router.add_api_route(
@@ -167,12 +204,17 @@ _lifecycle("resume", "Resume a suspended instance.", "Resume requested")
 @router.delete(
     "/workflows/{instance_id}", status_code=204, responses=error_responses(401, 504, 404, 409)
 )
-async def purge(instance_id: InstanceIdPath, client: ClientDep, _: ChangerDep) -> Response:
+async def purge(
+    instance_id: InstanceIdPath, client: ClientDep, statuses: StatusesDep, _: ChangerDep
+) -> Response:
     """Delete a finished instance's state and history."""
     state = await existing(client, instance_id)
     if not state.finished:
         raise still_running(state, "terminate it first")
-    await client.purge(instance_id)
+    try:
+        await client.purge(instance_id)
+    finally:
+        statuses.forget(instance_id)
     return Response(status_code=204)
 
 

@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.api.admission import AdmittedDep
-from app.api.deps import ChangerDep, ClientDep, SettingsDep
+from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
 from app.api.errors import ApiError, invalid_event_id
 from app.api.instances import existing, still_running
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
@@ -27,6 +27,7 @@ async def rerun(
     instance_id: InstanceIdPath,
     body: RerunRequest,
     client: ClientDep,
+    statuses: StatusesDep,
     settings: SettingsDep,
     response: Response,
     running: AdmittedDep,
@@ -39,7 +40,11 @@ async def rerun(
     """
     # A rerun starts an instance: the caller's rate (AdmittedDep) and the running cap, as a start.
     with running.slot() as started:
-        reply = await _rerun(instance_id, body, client, settings, response)
+        try:
+            reply = await _rerun(instance_id, body, client, settings, response)
+        finally:
+            if body.new_instance_id:  # a poll of that id before the rerun may have found nothing
+                statuses.forget(body.new_instance_id)
         started(reply.instance_id)
         return reply
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.api.admission import AdmittedDep, RunningInstances
 from app.api.catalogue import CATALOG
-from app.api.deps import ChangerDep, ClientDep, SettingsDep
+from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
 from app.api.errors import ApiError, field_errors
 from app.api.models import (
     INSTANCE_ID_PATTERN,
@@ -19,6 +19,7 @@ from app.api.models import (
 )
 from app.config import Settings
 from app.sidecar import InstanceActive, Sidecar
+from app.sidecar.cache import StatusCache
 
 router = APIRouter(tags=["start"])
 
@@ -42,19 +43,24 @@ def _unknown(name: str) -> ApiError:
 async def start(
     request: StartRequest,
     client: Sidecar,
+    statuses: StatusCache,
     settings: Settings,
     response: Response,
     running: RunningInstances,
 ) -> StartResponse:
     """Validate, refuse an id in use or over the cap, start; nothing starts unless all is well."""
     with running.slot() as started:
-        reply = await _start(request, client, settings, response)
+        reply = await _start(request, client, statuses, settings, response)
         started(reply.instance_id)
         return reply
 
 
 async def _start(
-    request: StartRequest, client: Sidecar, settings: Settings, response: Response
+    request: StartRequest,
+    client: Sidecar,
+    statuses: StatusCache,
+    settings: Settings,
+    response: Response,
 ) -> StartResponse:
     spec = CATALOG.get(request.workflow)
     if spec is None:
@@ -74,13 +80,16 @@ async def _start(
     in_use = ApiError(
         409, "instance_exists", f"Instance {instance_id!r} is still active; choose another id"
     )
-    existing = await client.get(instance_id)
+    # A fresh random id cannot be in use: only a caller's own id costs a read.
+    existing = await client.get(instance_id) if request.instance_id else None
     if existing is not None and not existing.finished:
         raise in_use
     try:
         await client.start(spec.name, payload.model_dump(mode="json"), instance_id)
     except InstanceActive:  # a start racing this one, or a terminate still settling
         raise in_use from None
+    finally:
+        statuses.forget(instance_id)  # a rerun of a finished id: its old status is gone
     response.headers.update(accepted_headers(instance_id, settings))
     base = f"/workflows/{instance_id}"
     return StartResponse(
@@ -105,13 +114,14 @@ async def _start(
 async def start_workflow(
     request: Annotated[StartRequest, Body(openapi_examples=START_EXAMPLES)],
     client: ClientDep,
+    statuses: StatusesDep,
     settings: SettingsDep,
     response: Response,
     running: AdmittedDep,
     _: ChangerDep,
 ) -> StartResponse:
     """Start a workflow; poll the returned status_url until it is finished."""
-    return await start(request, client, settings, response, running)
+    return await start(request, client, statuses, settings, response, running)
 
 
 InstanceIdQuery = Annotated[str | None, Query(pattern=INSTANCE_ID_PATTERN, max_length=128)]
@@ -124,6 +134,7 @@ def _typed_start(name: str) -> None:
     async def endpoint(
         body: BaseModel,
         client: ClientDep,
+        statuses: StatusesDep,
         settings: SettingsDep,
         response: Response,
         running: AdmittedDep,
@@ -133,7 +144,7 @@ def _typed_start(name: str) -> None:
         request = StartRequest(
             workflow=name, input=body.model_dump(mode="json"), instance_id=instance_id
         )
-        return await start(request, client, settings, response, running)
+        return await start(request, client, statuses, settings, response, running)
 
     # The body's type is only known here; FastAPI reads it from the annotation.
     endpoint.__annotations__["body"] = Annotated[

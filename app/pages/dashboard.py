@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.api import instances, listing
 from app.api.catalogue import CATALOG
-from app.api.deps import ClientDep, SettingsDep
+from app.api.deps import ClientDep, StatusesDep
 from app.api.errors import ApiError, not_found
 from app.api.models import INSTANCE_ID_PATTERN, KNOWN_EVENTS, RUNTIME_STATUSES, WorkflowStatus
 from app.api.rerun import RERUNNABLE
@@ -150,8 +150,8 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
             workflows=list(CATALOG),
         )
 
-    async def _instance(instance_id: str, client: ClientDep, settings: SettingsDep) -> Any:
-        status = await instances.get_status(instance_id, client, settings, Response())
+    async def _instance(instance_id: str, client: ClientDep, statuses: StatusesDep) -> Any:
+        status = await instances.current_status(instance_id, statuses)
         history = await instances.history(instance_id, client)
         events = [e.model_dump() for e in history.events]
         now = None if status.runtime_status in TERMINAL else datetime.now(UTC)
@@ -172,20 +172,20 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
 
     @router.get("/instances/{instance_id}", response_class=HTMLResponse)
     async def instance_page(
-        request: Request, instance_id: str, client: ClientDep, settings: SettingsDep
+        request: Request, instance_id: str, client: ClientDep, statuses: StatusesDep
     ) -> HTMLResponse:
         if not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
             raise not_found(instance_id)
         return page(
-            request, "pages/instance.html", **await _instance(instance_id, client, settings)
+            request, "pages/instance.html", **await _instance(instance_id, client, statuses)
         )
 
     @router.get("/instances/{instance_id}/live", response_class=HTMLResponse)
     async def instance_live(
-        request: Request, instance_id: str, client: ClientDep, settings: SettingsDep
+        request: Request, instance_id: str, client: ClientDep, statuses: StatusesDep
     ) -> HTMLResponse:
         """The part of the instance page that changes while it runs, for the page's script."""
-        context = await _instance(instance_id, client, settings)
+        context = await _instance(instance_id, client, statuses)
         return page(request, "pages/_live.html", **context)
 
     @router.get("/start", response_class=HTMLResponse)

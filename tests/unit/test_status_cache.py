@@ -1,0 +1,230 @@
+"""The status cache: bounded, single-flight, never older than its bound, never backwards."""
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from app.sidecar import InstanceState
+from app.sidecar.cache import StatusCache
+from tests.unit.fakes import CHAIN, FakeClient
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def state(
+    instance_id: str, status: str = "RUNNING", seconds: int = 0, run: int = 0
+) -> InstanceState:
+    created = T0 + timedelta(hours=run)
+    stamp = created + timedelta(seconds=seconds)
+    return InstanceState(instance_id, "w", status, created, stamp, None, None, None, None)
+
+
+class Store:
+    """The sidecar's answers, counted; a read can be held open to overlap others."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, InstanceState] = {}
+        self.reads = 0
+        self.gate: asyncio.Event | None = None
+
+    async def read(self, instance_id: str) -> InstanceState | None:
+        self.reads += 1
+        answer = self.states.get(instance_id)
+        if self.gate is not None:
+            await self.gate.wait()
+        return answer
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def cache(
+    store: Store, clock: Callable[[], float], entries: int = 100, running: float = 0.25
+) -> StatusCache:
+    return StatusCache(
+        store.read,
+        lambda s: s.runtime_status.encode(),
+        running_max_age=running,
+        finished_max_age=2.0,
+        max_entries=entries,
+        clock=clock,
+    )
+
+
+def test_running_status_is_read_again_once_older_than_the_bound() -> None:
+    store, clock = Store(), Clock()
+    statuses = cache(store, clock)
+    store.states["a"] = state("a")
+
+    async def scenario() -> None:
+        assert (await statuses.get("a")).body == b"RUNNING"
+        store.states["a"] = state("a", "COMPLETED", 1)
+        clock.now += 0.2
+        assert (await statuses.get("a")).body == b"RUNNING"  # within the bound: no call
+        assert store.reads == 1
+        clock.now += 0.06
+        assert (await statuses.get("a")).body == b"COMPLETED"  # the end shows within 0.25 s
+        clock.now += 1.9
+        assert (await statuses.get("a")).body == b"COMPLETED"
+        assert store.reads == 2  # a finished state is kept longer
+
+    asyncio.run(scenario())
+
+
+def test_purge_elsewhere_shows_within_the_finished_bound() -> None:
+    store, clock = Store(), Clock()
+    statuses = cache(store, clock)
+    store.states["a"] = state("a", "COMPLETED")
+
+    async def scenario() -> None:
+        await statuses.get("a")
+        del store.states["a"]  # purged through another replica
+        clock.now += 2.0
+        assert (await statuses.get("a")).state is None
+
+    asyncio.run(scenario())
+
+
+def test_concurrent_reads_of_one_instance_share_one_call() -> None:
+    store, clock = Store(), Clock()
+    statuses = cache(store, clock)
+    store.states["a"] = state("a")
+
+    async def scenario() -> None:
+        store.gate = asyncio.Event()
+        readers = [asyncio.create_task(statuses.get("a")) for _ in range(50)]
+        await asyncio.sleep(0)
+        store.gate.set()
+        entries = await asyncio.gather(*readers)
+        assert store.reads == 1
+        assert {e.body for e in entries} == {b"RUNNING"}
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_reader_does_not_cancel_the_shared_call() -> None:
+    store, clock = Store(), Clock()
+    statuses = cache(store, clock)
+    store.states["a"] = state("a")
+
+    async def scenario() -> None:
+        store.gate = asyncio.Event()
+        first = asyncio.create_task(statuses.get("a"))
+        second = asyncio.create_task(statuses.get("a"))
+        await asyncio.sleep(0)
+        first.cancel()
+        store.gate.set()
+        assert (await second).body == b"RUNNING"
+        assert store.reads == 1
+
+    asyncio.run(scenario())
+
+
+def test_status_never_goes_backwards() -> None:
+    store, clock = Store(), Clock()
+    statuses = cache(store, clock)
+
+    async def scenario() -> None:
+        statuses.remember(state("a", "COMPLETED", 5))  # a long poll's answer
+        store.states["a"] = state("a", "RUNNING", 4)  # a read that started before the end
+        clock.now += 5
+        assert (await statuses.get("a")).body == b"COMPLETED"
+        statuses.remember(state("a", "RUNNING", 3))
+        assert (await statuses.get("a")).body == b"COMPLETED"
+        store.states["a"] = state("a", "RUNNING", 0, run=1)  # purged and run again elsewhere
+        clock.now += 2
+        assert (await statuses.get("a")).body == b"RUNNING"
+
+    asyncio.run(scenario())
+
+
+def test_forget_makes_the_next_read_fresh_and_drops_a_read_in_flight() -> None:
+    store, clock = Store(), Clock()
+    statuses = cache(store, clock)
+    store.states["a"] = state("a", "COMPLETED")
+
+    async def scenario() -> None:
+        await statuses.get("a")
+        store.gate = asyncio.Event()
+        clock.now += 2.0
+        stale = asyncio.create_task(statuses.get("a"))
+        await asyncio.sleep(0)
+        del store.states["a"]  # purged through this replica while a read was in flight
+        statuses.forget("a")
+        store.gate.set()
+        await stale
+        assert (await statuses.get("a")).state is None
+
+    asyncio.run(scenario())
+
+
+def test_memory_is_bounded_least_recently_read_go_first() -> None:
+    store, clock = Store(), Clock()
+    statuses = cache(store, clock, entries=10)
+    for n in range(1000):
+        store.states[f"i{n}"] = state(f"i{n}", "COMPLETED")
+
+    async def scenario() -> None:
+        await statuses.get("i0")
+        for n in range(1, 1000):
+            await statuses.get(f"i{n}")
+            await statuses.get("i0")  # read often: stays
+        assert len(statuses) == 10
+        reads = store.reads
+        await statuses.get("i0")
+        await statuses.get("i999")
+        assert store.reads == reads
+        await statuses.get("i1")
+        assert store.reads == reads + 1
+
+    asyncio.run(scenario())
+
+
+def test_purge_and_rerun_through_this_replica_show_at_once(
+    http: TestClient, fake: FakeClient
+) -> None:
+    fake.put("done", "task_chaining", "COMPLETED")
+    assert http.get("/status/done").json()["runtime_status"] == "COMPLETED"
+    assert http.delete("/workflows/done").status_code == 204
+    assert http.get("/status/done").status_code == 404
+    fake.put("again", "task_chaining", "COMPLETED")
+    assert http.get("/status/again").json()["runtime_status"] == "COMPLETED"
+    body = {**CHAIN, "instance_id": "again"}
+    assert http.post("/start-workflow", json=body).status_code == 202
+    assert http.get("/status/again").json()["runtime_status"] == "RUNNING"
+
+
+def test_terminate_through_this_replica_shows_at_once(http: TestClient, fake: FakeClient) -> None:
+    fake.put("run", "task_chaining", "RUNNING")
+    assert http.get("/status/run").json()["runtime_status"] == "RUNNING"
+    assert http.post("/workflows/run/terminate").status_code == 202
+    fake.put("run", "task_chaining", "TERMINATED")
+    assert http.get("/status/run").json()["runtime_status"] == "TERMINATED"
+
+
+def test_a_fast_poller_of_a_running_instance_gets_one_fresh_answer_per_bound() -> None:
+    store = Store()
+    statuses = cache(store, time.monotonic, running=0.05)
+    store.states["a"] = state("a")
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        await statuses.get("a", paced=True)
+        started = loop.time()
+        store.states["a"] = state("a", "COMPLETED", 1)
+        assert (await statuses.get("a", paced=True)).body == b"COMPLETED"
+        assert loop.time() - started >= 0.04  # held until a fresh read was due
+        assert store.reads == 2
+        started = loop.time()
+        await statuses.get("a", paced=True)  # finished: answered at once, from memory
+        assert loop.time() - started < 0.04
+        assert store.reads == 2
+
+    asyncio.run(scenario())
