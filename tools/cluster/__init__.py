@@ -1,0 +1,1 @@
+"""A single-node Kubernetes cluster on this machine for `tilt up` (``python -m tools.cluster``)."""
