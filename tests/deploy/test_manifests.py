@@ -18,7 +18,7 @@ from tools.paths import ROOT
 
 
 def test_manifests_pass_strict_kubernetes_validation(manifests: list[dict[str, Any]]) -> None:
-    assert {d["kind"] for d in manifests} == {"Deployment", "Service"}
+    assert {d["kind"] for d in manifests} == {"Deployment", "Service", "NetworkPolicy"}
     for doc in manifests:
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
 
@@ -118,14 +118,82 @@ def test_app_deployment_has_sidecar_probes_limits_and_no_root(
     assert service["spec"]["ports"][0]["targetPort"] in ("http", port)
 
 
-def test_every_workload_is_non_root_with_limits(manifests: list[dict[str, Any]]) -> None:
+def test_every_workload_is_non_root_with_limits_and_no_api_token(
+    manifests: list[dict[str, Any]],
+) -> None:
     for deployment in (d for d in manifests if d["kind"] == "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, deployment["metadata"]["name"]
-        for container in pod["containers"]:
-            assert container["resources"]["limits"], container["name"]
+        # None of them calls the Kubernetes API (daprd gets its own token from the injector).
+        assert pod["automountServiceAccountToken"] is False, deployment["metadata"]["name"]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"]), container["name"]
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
             assert not container["image"].endswith(":latest")
+
+
+def test_app_root_filesystem_is_read_only_with_a_writable_tmp(
+    manifests: list[dict[str, Any]],
+) -> None:
+    pod = find(manifests, "Deployment", APP_ID)["spec"]["template"]["spec"]
+    container = _app_container(manifests)
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert "emptyDir" in volume
+
+
+def test_sidecar_has_requests_and_limits(manifests: list[dict[str, Any]]) -> None:
+    annotations = find(manifests, "Deployment", APP_ID)["spec"]["template"]["metadata"][
+        "annotations"
+    ]
+    for key in ("cpu-request", "cpu-limit", "memory-request", "memory-limit"):
+        assert annotations[f"dapr.io/sidecar-{key}"], key
+
+
+def test_app_waits_for_the_state_store_before_its_sidecar_starts(
+    manifests: list[dict[str, Any]], dapr_resources: list[dict[str, Any]]
+) -> None:
+    pod = find(manifests, "Deployment", APP_ID)["spec"]["template"]["spec"]
+    [wait] = pod["initContainers"]
+    host, port = meta(find(dapr_resources, "Component", "statestore"))["redisHost"].split(":")
+    assert wait["image"] == APP_ID and f'("{host}", {port})' in wait["command"][-1]
+
+
+def test_redis_runs_the_same_with_any_image(manifests: list[dict[str, Any]]) -> None:
+    container = find(manifests, "Deployment", "redis")["spec"]["template"]["spec"]["containers"][0]
+    # No reliance on the official image's entrypoint, working directory or protected mode.
+    assert container["command"] == ["redis-server"]
+    assert container["workingDir"] == "/data"
+    args = container["args"]
+    assert args[args.index("--protected-mode") + 1] == "no"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_redis_admits_only_pods_with_a_dapr_sidecar(manifests: list[dict[str, Any]]) -> None:
+    policy = find(manifests, "NetworkPolicy", "redis")["spec"]
+    redis = find(manifests, "Deployment", "redis")["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= redis.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    [rule] = policy["ingress"]
+    # A podSelector alone: pods of this namespace only, and only those the injector marked.
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"dapr.io/sidecar-injected": "true"}}}]
+    assert rule["ports"] == [{"port": 6379, "protocol": "TCP"}]
+    assert find(manifests, "Service", "redis")["spec"].get("type", "ClusterIP") == "ClusterIP"
+
+
+def test_dev_overlay_makes_only_the_synced_code_writable_and_reloads() -> None:
+    overlay = documents("k8s/dev/kustomization.yaml")[0]
+    assert overlay["resources"] == [".."]
+    [patch] = documents(f"k8s/dev/{overlay['patches'][0]['path']}")
+    pod = patch["spec"]["template"]["spec"]
+    [copy_app] = pod["initContainers"]
+    [app] = pod["containers"]
+    assert copy_app["image"] == APP_ID and copy_app["command"][-2:] == ["/srv/app/.", "/live/"]
+    assert {"name": "UVICORN_RELOAD", "value": "true"} in app["env"]
+    assert app["volumeMounts"] == [{"name": "app-source", "mountPath": "/srv/app"}]
+    assert pod["volumes"] == [{"name": "app-source", "emptyDir": {"sizeLimit": "64Mi"}}]
+    assert copy_app["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 def test_redis_is_the_official_image_not_bitnami(manifests: list[dict[str, Any]]) -> None:
@@ -166,6 +234,11 @@ def test_dockerfile_python_matches_requires_python() -> None:
     assert (int(version[1]), int(version[2])) >= minimum
 
 
+def test_dockerfile_needs_no_frontend_from_a_registry() -> None:
+    # A `# syntax=` line makes BuildKit fetch its frontend image: offline builds fail.
+    assert not re.search(r"^#\s*syntax=", _dockerfile(), re.M)
+
+
 def test_dockerignore_lets_in_only_what_the_image_needs() -> None:
     lines = (ROOT / ".dockerignore").read_text().split()
     assert lines[0] == "*" and {"!app/", "!requirements.txt"} <= set(lines)
@@ -179,8 +252,12 @@ def test_hadolint_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", ["k8s/kustomization.yaml", "components/kustomization.yaml"])
+KUSTOMIZATIONS = ["k8s/kustomization.yaml", "k8s/dev/kustomization.yaml",
+                  "components/kustomization.yaml"]
+
+
+@pytest.mark.parametrize("path", KUSTOMIZATIONS)
 def test_kustomizations_list_files_that_exist(path: str) -> None:
     directory = (ROOT / path).parent
     for doc in documents(path)[0]["resources"]:
-        assert (directory / doc).is_file(), doc
+        assert (directory / doc).is_file() or (directory / doc / "kustomization.yaml").is_file()

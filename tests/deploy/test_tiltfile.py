@@ -1,9 +1,9 @@
 """The Tiltfile, evaluated by a Starlark interpreter with Tilt's builtins stubbed."""
 
 import pytest
+import yaml
 
 from tests.deploy.conftest import TiltCalls, evaluate_tiltfile
-from tools.dapr_runtime import dapr_version
 from tools.launch import APP_ID
 from tools.paths import ROOT
 
@@ -27,18 +27,39 @@ def test_only_local_clusters_are_allowed(tilt: TiltCalls) -> None:
     assert set(args[0]) <= LOCAL_CONTEXTS
 
 
-def test_dapr_is_installed_from_its_chart_at_the_tested_version(tilt: TiltCalls) -> None:
-    [(args, kwargs)] = tilt.named("helm_resource")
-    assert args == ["dapr", "dapr-charts/dapr"]
-    flags = kwargs["flags"]
-    assert flags[flags.index("--version") + 1] == dapr_version()
-    assert kwargs["namespace"] == "dapr-system"
-    assert "DAPR_VERSION" in tilt.files_read
+def test_tilt_version_is_pinned(tilt: TiltCalls) -> None:
+    [(_, kwargs)] = tilt.named("version_settings")
+    assert kwargs["constraint"].startswith(">=")
+
+
+def test_dapr_is_installed_with_helm_from_a_local_chart_and_removed_by_tilt_down(
+    tilt: TiltCalls,
+) -> None:
+    [(args, kwargs)] = tilt.named("k8s_custom_deploy")
+    assert args == ["dapr"]
+    assert kwargs["apply_cmd"] == ["k8s/dapr/helm.sh", "apply"]
+    assert kwargs["delete_cmd"] == ["k8s/dapr/helm.sh", "delete"]
+    assert "DAPR_VERSION" in tilt.files_read and "DAPR_VERSION" in kwargs["deps"]
+    script = (ROOT / "k8s/dapr/helm.sh").read_text()
+    # The chart's image tag defaults to `edge`: the tested version is set explicitly.
+    assert '--set "global.tag=$version"' in script and "version=$(cat DAPR_VERSION)" in script
+    assert "github.com/dapr/dapr@v$version" in script  # the chart of the runtime's own module
+    assert "helm repo" not in script and "http" not in script
+
+
+def test_dapr_chart_values_suit_a_dev_cluster() -> None:
+    values = yaml.safe_load((ROOT / "k8s/dapr/values-dev.yaml").read_text())
+    # Three scheduler replicas with a 16 Gi claim each otherwise: Pending without a provisioner.
+    assert values["dapr_scheduler"]["cluster"]["inMemoryStorage"] is True
+    assert values["global"]["ha"]["enabled"] is False
+    for component in ("dapr_scheduler", "dapr_placement", "dapr_operator", "dapr_sentry",
+                      "dapr_sidecar_injector"):
+        assert values[component]["resources"]["limits"], component
 
 
 def test_an_installed_dapr_is_left_alone() -> None:
     tilt = evaluate_tiltfile(dapr_installed=True)
-    assert tilt.named("helm_resource") == []
+    assert tilt.named("k8s_custom_deploy") == []
     assert "dapr" in tilt.resources()
 
 
@@ -61,7 +82,8 @@ def test_stable_localhost_urls_for_swagger_and_jaeger(tilt: TiltCalls) -> None:
     resources = tilt.resources()
     [app] = resources[APP_ID]["port_forwards"]
     [jaeger] = resources["jaeger"]["port_forwards"]
-    assert (app["local"], app["remote"], app["link_path"]) == (8000, 8000, "/docs")
+    # Not 8000: `make run` listens there, and a forward that cannot bind fails quietly.
+    assert (app["local"], app["remote"], app["link_path"]) == (8080, 8000, "/docs")
     assert (jaeger["local"], jaeger["remote"]) == (16686, 16686)
 
 
@@ -71,7 +93,9 @@ def test_image_builds_with_live_update_of_app_and_rebuild_on_dependencies(tilt: 
     fall_back, sync = kwargs["live_update"]
     assert fall_back == {"fall_back_on": ["requirements.txt"]}
     assert sync == {"sync": ["app", "/srv/app"]}
-    assert "--reload" in kwargs["entrypoint"]
+    # The Dockerfile's command is not repeated: the dev overlay turns uvicorn's reload on.
+    assert "entrypoint" not in kwargs
+    assert [a[0]["kustomize"] for a, _ in tilt.named("k8s_yaml")] == ["k8s/dev", "components"]
 
 
 def test_every_file_the_tiltfile_references_exists(tilt: TiltCalls) -> None:

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install (apply) or remove (delete) Dapr's control plane with helm, for the Tiltfile's
+# k8s_custom_deploy. The chart comes from $DAPR_HELM_CHART (a chart directory or .tgz) or else
+# from the Go module of the pinned Dapr version, which `make run` already downloads: no chart
+# repository is contacted.
+set -eu
+cd "$(dirname "$0")/../.."
+version=$(cat DAPR_VERSION)
+case "${1:-}" in
+apply)
+  chart=${DAPR_HELM_CHART:-}
+  if [ -z "$chart" ]; then
+    command -v go >/dev/null || {
+      echo "Dapr's chart: set DAPR_HELM_CHART to dapr-$version.tgz or a chart directory," \
+        "or install Go so it is read from the dapr $version module" >&2
+      exit 1
+    }
+    dir=$(go mod download -json "github.com/dapr/dapr@v$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    chart="$dir/charts/dapr"
+  fi
+  helm upgrade --install dapr "$chart" --namespace dapr-system --create-namespace \
+    --values k8s/dapr/values-dev.yaml --set "global.tag=$version" --wait --timeout 5m >&2
+  helm get manifest dapr --namespace dapr-system
+  ;;
+delete)
+  helm uninstall dapr --namespace dapr-system --wait --ignore-not-found >&2
+  ;;
+*)
+  echo "usage: $0 apply|delete" >&2
+  exit 2
+  ;;
+esac
