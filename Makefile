@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STORE  ?= sqlite
 PORT   ?= 8000
 
-.PHONY: run test unit integration browser bench lint audit runtime redis chromium deps clean
+.PHONY: run test unit integration browser bench lint audit runtime redis chromium deps clean \
+        cluster cluster-env cluster-down e2e
 
 deps: $(VENV)/.installed
 
@@ -59,3 +60,17 @@ bench: runtime redis  ## figures, not pass/fail: see docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .run
+
+# A local Kubernetes cluster for `tilt up`: the current context when it is a local cluster the
+# Tiltfile allows, else (Linux, root) one built here once and booted (tools/cluster/).
+cluster:  ## a cluster for `tilt up`; prints the shell lines that point a shell at it
+	@$(PYTHON) -m tools.cluster up
+
+cluster-env:  ## only those lines: eval "$$(make -s cluster-env)"
+	@$(PYTHON) -m tools.cluster env
+
+cluster-down:  ## stop the cluster this machine runs, undoing every change it made
+	@$(PYTHON) -m tools.cluster down
+
+e2e: deps cluster  ## tilt ci on the cluster, checks through its port forwards, faults, tilt down
+	@eval "$$($(PYTHON) -m tools.cluster env)" && $(PY) -m pytest -m e2e tests/e2e

@@ -1,0 +1,163 @@
+"""`tilt ci` with the project's Tiltfile on a real cluster, then checks through Tilt's forwards.
+
+Run by `make e2e` (after `make cluster`, with the shell pointed at it); plain `pytest` leaves
+these out (the `e2e` marker is deselected by default).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tools.dapr_runtime import ROOT
+
+APP_URL = "http://localhost:8080"  # the Tiltfile's forward of the service
+JAEGER_URL = "http://localhost:16686"  # the Tiltfile's forward of Jaeger's UI and query API
+TIMINGS: list[tuple[str, float]] = []
+NOTES: list[str] = []
+LOGS = ROOT / ".run" / "e2e"
+
+
+@contextmanager
+def timed(stage: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        TIMINGS.append((stage, time.monotonic() - started))
+
+
+def note(line: str) -> None:
+    """A finding printed in the summary (what survived a fault, what is not enforced)."""
+    NOTES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TIMINGS:
+        terminalreporter.section("e2e timings")
+        for stage, seconds in TIMINGS:
+            terminalreporter.write_line(f"{seconds:7.1f}s  {stage}")
+    if NOTES:
+        terminalreporter.section("e2e findings")
+        for line in NOTES:
+            terminalreporter.write_line(line)
+
+
+def run(*cmd: str, timeout: float = 120, check: bool = True) -> str:
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and out.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}\n"
+                             f"{out.stderr}")
+    return out.stdout
+
+
+def kubectl(*args: str, timeout: float = 120, check: bool = True) -> str:
+    return run("kubectl", *args, timeout=timeout, check=check)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Tilt:
+    """`tilt ci`, then `tilt up` in the background for its port forwards, then `tilt down`."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.up: subprocess.Popen[bytes] | None = None
+        self.down_done = False
+        LOGS.mkdir(parents=True, exist_ok=True)
+
+    def _tilt(self, *args: str, log: str, timeout: float) -> None:
+        path = LOGS / log
+        with path.open("w") as sink:
+            code = subprocess.run(["tilt", *args], cwd=ROOT, stdout=sink,
+                                  stderr=subprocess.STDOUT, timeout=timeout, check=False)
+        assert code.returncode == 0, f"tilt {args[0]} failed; log {path}:\n" + _tail(path)
+
+    def ci(self) -> None:
+        self._tilt("ci", "--port", str(self.port), "--timeout", "15m", log="tilt-ci.log",
+                   timeout=1000)
+
+    def start_up(self) -> None:
+        sink = (LOGS / "tilt-up.log").open("w")
+        self.up = subprocess.Popen(["tilt", "up", "--stream", "--port", str(self.port)],
+                                   cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        wait_until("Tilt's forward to the service", lambda: _ready(APP_URL), 300,
+                   log=LOGS / "tilt-up.log")
+        wait_until("Tilt's forward to Jaeger", lambda: _ready(JAEGER_URL, "/"), 120,
+                   log=LOGS / "tilt-up.log")
+
+    def stop_up(self) -> None:
+        if self.up and self.up.poll() is None:
+            os.killpg(self.up.pid, signal.SIGINT)
+            try:
+                self.up.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.up.pid, signal.SIGKILL)
+                self.up.wait()
+        self.up = None
+
+    def down(self) -> None:
+        self.stop_up()
+        if not self.down_done:
+            self.down_done = True
+            self._tilt("down", log="tilt-down.log", timeout=600)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _ready(base: str, path: str = "/readyz") -> bool:
+    try:
+        return httpx.get(base + path, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until(what: str, check: Any, timeout: float, log: Path | None = None,
+               interval: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    where = f"; log {log}:\n{_tail(log)}" if log else ""
+    raise AssertionError(f"{what}: not within {timeout:.0f}s{where}")
+
+
+@pytest.fixture(scope="session")
+def tilt() -> Iterator[Tilt]:
+    context = kubectl("config", "current-context").strip()
+    note(f"cluster: kube context {context}")
+    session = Tilt()
+    try:
+        with timed("tilt ci (Dapr control plane, Redis, Jaeger, components, the service)"):
+            session.ci()
+        with timed("tilt up until its port forwards answer"):
+            session.start_up()
+        yield session
+    finally:
+        with timed("tilt down"):
+            session.down()
+
+
+@pytest.fixture(scope="session")
+def api(tilt: Tilt) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=APP_URL, timeout=60) as client:
+        yield client

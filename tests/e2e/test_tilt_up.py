@@ -1,0 +1,266 @@
+"""The service as `tilt up` deploys it on a real cluster: the README's walk-through, a fan-out,
+Swagger's JSON and a trace in Jaeger through Tilt's port forwards; the deploy defaults on the
+running pods; then faults: the app pod deleted mid-workflow, two replicas, Redis restarted.
+
+The tests run in file order, on one deployment (the session's `tilt` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import (
+    APP_URL,
+    JAEGER_URL,
+    Tilt,
+    kubectl,
+    note,
+    timed,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+APP = "app.kubernetes.io/name=workflow-service"
+REDIS = "app.kubernetes.io/name=redis"
+
+
+def start(api: httpx.Client, workflow: str, body: dict[str, Any], instance_id: str) -> None:
+    response = api.post(f"/workflows/{workflow}", params={"instance_id": instance_id}, json=body)
+    assert response.status_code == 202, response.text
+
+
+def status(api: httpx.Client, instance_id: str, wait: float = 0) -> dict[str, Any]:
+    params = {"wait": str(wait)} if wait else {}
+    response = api.get(f"/status/{instance_id}", params=params, timeout=wait + 30)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def finished(api: httpx.Client, instance_id: str, timeout: float = 180) -> dict[str, Any]:
+    """Poll (long polls, retried across restarts) until the instance is no longer running."""
+    def done() -> dict[str, Any] | None:
+        try:
+            body = status(api, instance_id, wait=20)
+        except (httpx.HTTPError, AssertionError):
+            time.sleep(1)
+            return None
+        return body if body["runtime_status"] not in ("RUNNING", "PENDING") else None
+    return dict(wait_until(f"{instance_id} to finish", done, timeout, interval=0))
+
+
+def running(api: httpx.Client, instance_id: str) -> None:
+    wait_until(f"{instance_id} RUNNING", lambda: status(api, instance_id)["runtime_status"]
+               == "RUNNING", 60)
+
+
+def approve(api: httpx.Client, instance_id: str, approved: bool, approver: str) -> None:
+    def raised() -> bool:
+        try:
+            response = api.post(f"/workflows/{instance_id}/events/approval_received",
+                                json={"approved": approved, "approver": approver})
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 202
+    wait_until(f"approval event for {instance_id}", raised, 120, interval=2)
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def order(instance_id: str, cost: int = 5000) -> dict[str, Any]:
+    return {"order_id": instance_id, "product": "Laptop", "quantity": 2, "cost": cost,
+            "approval_timeout_seconds": 600}
+
+
+def app_ready(timeout: float = 300) -> None:
+    kubectl("rollout", "status", "deployment/workflow-service", f"--timeout={timeout:.0f}s",
+            timeout=timeout + 10)
+    wait_until("the service through Tilt's forward", _answers, timeout)
+
+
+def _answers() -> bool:
+    try:
+        return httpx.get(f"{APP_URL}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_tilt_ci_brings_up_everything_with_the_unmodified_tiltfile(tilt: Tilt) -> None:
+    pods = json.loads(kubectl("get", "pods", "-A", "-o", "json"))["items"]
+    ready = {p["metadata"]["labels"].get("app.kubernetes.io/name") or
+             p["metadata"]["labels"].get("app") for p in pods
+             if all(c["ready"] for c in p["status"].get("containerStatuses", []))}
+    assert {"workflow-service", "redis", "jaeger", "dapr-operator", "dapr-sentry",
+            "dapr-placement-server", "dapr-scheduler-server", "dapr-sidecar-injector"} <= ready
+    app = next(p for p in pods if p["metadata"]["labels"].get("app.kubernetes.io/name")
+               == "workflow-service")
+    assert "daprd" in [c["name"] for c in app["spec"]["containers"]]
+
+
+def test_readme_walk_through_approve_reject_terminate(api: httpx.Client) -> None:
+    with timed("check: README walk-through (approve, reject, terminate a monitor)"):
+        approved, rejected, monitor = uid("order"), uid("order"), uid("site-check")
+        response = api.post("/start-workflow", json={
+            "workflow": "purchase_approval", "instance_id": approved, "input": order(approved)})
+        assert response.status_code == 202 and response.headers["location"].endswith(approved)
+        start(api, "purchase_approval", order(rejected), rejected)
+        running(api, approved)
+        approve(api, approved, True, "Jane Doe")
+        approve(api, rejected, False, "Bob")
+        out = finished(api, approved)
+        assert out["runtime_status"] == "COMPLETED"
+        assert out["output"]["status"] == "approved" and out["output"]["approved_by"] == "Jane Doe"
+        assert finished(api, rejected)["output"]["status"] == "rejected"
+        # A name, not an address: whatever the monitor may check, it starts and is terminated.
+        start(api, "monitor", {"job_id": "site", "url": "http://workflow-service:8000/healthz",
+                               "healthy_interval_seconds": 5}, monitor)
+        running(api, monitor)
+        response = api.post(f"/workflows/{monitor}/terminate", json={"reason": "maintenance over"})
+        assert response.status_code == 202
+        assert finished(api, monitor)["runtime_status"] == "TERMINATED"
+
+
+def test_fan_out_of_twenty(api: httpx.Client) -> None:
+    with timed("check: fan-out of 20 items"):
+        instance = uid("fan")
+        ids = [f"{instance}-{n}" for n in range(19)] + [f"fail-{instance}"]
+        start(api, "fan_out_fan_in", {"task_ids": ids, "work_seconds": 0.5}, instance)
+        out = finished(api, instance)["output"]
+        assert (out["processed_count"], out["succeeded"], out["failed"]) == (20, 19, 1)
+
+
+def test_swagger_ui_and_its_openapi_json(api: httpx.Client) -> None:
+    assert api.get("/docs").status_code == 200
+    spec = api.get("/openapi.json").json()
+    assert "/workflows/{name}" in spec["paths"] or "/start-workflow" in spec["paths"]
+
+
+def test_jaeger_holds_one_workflow_trace_with_app_and_sidecar_spans(api: httpx.Client) -> None:
+    with timed("check: Jaeger trace of one workflow"):
+        instance = uid("traced")
+        since = int(time.time() * 1_000_000)
+        response = api.post("/start-workflow", json={
+            "workflow": "fan_out_fan_in", "instance_id": instance,
+            "input": {"task_ids": [f"{instance}-{n}" for n in range(5)]}})
+        assert response.status_code == 202
+        finished(api, instance)
+
+        def trace() -> dict[str, Any] | None:
+            found = httpx.get(f"{JAEGER_URL}/api/traces", timeout=10, params={
+                "service": "workflow-service-app", "operation": "POST /start-workflow",
+                "start": str(since), "limit": "20"}).json().get("data") or []
+            for candidate in found:
+                services = {p["serviceName"] for p in candidate["processes"].values()}
+                if {"workflow-service-app", "workflow-service"} <= services:
+                    return dict(candidate)
+            return None
+
+        found = wait_until("a trace with the app's and daprd's spans", trace, 120, interval=3)
+        by_service: dict[str, int] = {}
+        for span in found["spans"]:
+            name = found["processes"][span["processID"]]["serviceName"]
+            by_service[name] = by_service.get(name, 0) + 1
+        note(f"trace {found['traceID']} of {instance}: spans by service {by_service}")
+        assert by_service["workflow-service-app"] >= 1 and by_service["workflow-service"] >= 2
+
+
+def test_deploy_defaults_hold_on_the_running_pods(api: httpx.Client) -> None:
+    pod = kubectl("get", "pods", "-l", APP, "-o", "jsonpath={.items[0].metadata.name}")
+    spec = json.loads(kubectl("get", "pod", pod, "-o", "json"))["spec"]
+    for container in spec["containers"] + spec.get("initContainers", []):
+        assert container["resources"]["limits"], container["name"]
+    assert subprocess_fails(pod, "open('/srv/probe', 'w')")
+    assert not subprocess_fails(pod, "open('/tmp/probe', 'w').write('x')")
+    assert subprocess_fails(pod, "open('/var/run/secrets/kubernetes.io/serviceaccount/token')")
+    policy = json.loads(kubectl("get", "networkpolicy", "redis", "-o", "json"))["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "redis"}
+    note("NetworkPolicy redis is applied; this cluster's CNI (bridge) does not enforce "
+         "NetworkPolicy, so it is checked for presence here, not for effect")
+
+
+def subprocess_fails(pod: str, code: str) -> bool:
+    """Python `code` run in the app container exits with an error."""
+    result = subprocess.run(["kubectl", "exec", pod, "-c", "app", "--", "python", "-c", code],
+                            capture_output=True, text=True, timeout=60, check=False)
+    return result.returncode != 0
+
+
+def test_app_pod_deleted_while_an_approval_waits_and_a_fan_out_runs(api: httpx.Client) -> None:
+    with timed("fault: app pod deleted mid-approval and mid-fan-out"):
+        waiting, fan = uid("order"), uid("fan")
+        start(api, "purchase_approval", order(waiting), waiting)
+        start(api, "fan_out_fan_in", {"task_ids": [f"{fan}-{n}" for n in range(20)],
+                                      "work_seconds": 5}, fan)
+        running(api, waiting)
+        running(api, fan)
+        kubectl("delete", "pod", "-l", APP, "--wait=true", timeout=180)
+        app_ready()
+        approve(api, waiting, True, "Jane Doe")
+        assert finished(api, waiting)["output"]["status"] == "approved"
+        out = finished(api, fan, timeout=300)
+        assert out["runtime_status"] == "COMPLETED" and out["output"]["processed_count"] == 20
+
+
+def test_two_replicas_share_the_workflows(api: httpx.Client) -> None:
+    with timed("fault: scaled to 2 replicas, workflows spread"):
+        kubectl("scale", "deployment/workflow-service", "--replicas=2")
+        app_ready()
+        batch = uid("spread")
+        instances = [f"{batch}-{n}" for n in range(6)]
+        for instance in instances:
+            start(api, "fan_out_fan_in", {"task_ids": [f"{instance}-{k}" for k in range(10)],
+                                          "work_seconds": 0.2}, instance)
+        for instance in instances:
+            assert finished(api, instance)["runtime_status"] == "COMPLETED"
+        pods = kubectl("get", "pods", "-l", APP, "-o", "jsonpath={.items[*].metadata.name}").split()
+        per_pod = {pod: kubectl("logs", pod, "-c", "app").count(f"analyze_item {batch}")
+                   for pod in pods}
+        note(f"2 replicas: activities of 6 fan-outs (60 items) per pod: {per_pod}")
+        assert len(pods) == 2 and all(count > 0 for count in per_pod.values()), per_pod
+        kubectl("scale", "deployment/workflow-service", "--replicas=1")
+        app_ready()
+
+
+def test_redis_restart_keeps_the_service_not_the_state(api: httpx.Client) -> None:
+    with timed("fault: Redis pod restarted"):
+        done, waiting = uid("chain"), uid("order")
+        start(api, "task_chaining", {"task_id": done}, done)
+        assert finished(api, done)["runtime_status"] == "COMPLETED"
+        start(api, "purchase_approval", order(waiting), waiting)
+        running(api, waiting)
+        kubectl("delete", "pod", "-l", REDIS, "--wait=true", timeout=180)
+        kubectl("rollout", "status", "deployment/redis", "--timeout=180s", timeout=190)
+        after = uid("chain")
+
+        def runs_again() -> bool:
+            try:
+                response = api.post("/workflows/task_chaining", params={"instance_id": after},
+                                    json={"task_id": after})
+            except httpx.HTTPError:
+                return False
+            return response.status_code in (202, 409)
+
+        wait_until("a new workflow after the Redis restart", runs_again, 180, interval=3)
+        assert finished(api, after)["runtime_status"] == "COMPLETED"
+        survived = {name: api.get(f"/status/{name}").status_code for name in (done, waiting)}
+        note(f"Redis restart (emptyDir): status of a completed instance -> "
+             f"{survived[done]}, of a waiting one -> {survived[waiting]} (404 = lost); "
+             "new workflows run once Redis is back")
+
+
+def test_tilt_down_removes_what_tilt_up_created(tilt: Tilt) -> None:
+    with timed("tilt down"):
+        tilt.down()
+    left = kubectl("get", "deployments,services,networkpolicies", "-l",
+                   "app.kubernetes.io/part-of=workflow-service", "-o", "name")
+    assert left.strip() == ""
+    assert kubectl("get", "deployment", "dapr-operator", "-n", "dapr-system",
+                   "--ignore-not-found", "-o", "name").strip() == ""
