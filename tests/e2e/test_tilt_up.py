@@ -80,6 +80,11 @@ def order(instance_id: str, cost: int = 5000) -> dict[str, Any]:
             "approval_timeout_seconds": 600}
 
 
+def task(task_id: str) -> dict[str, str]:
+    return {"task_id": task_id, "title": "URGENT: fix login",
+            "description": "The login API returns 500"}
+
+
 def app_ready(timeout: float = 300) -> None:
     kubectl("rollout", "status", "deployment/workflow-service", f"--timeout={timeout:.0f}s",
             timeout=timeout + 10)
@@ -232,7 +237,7 @@ def test_two_replicas_share_the_workflows(api: httpx.Client) -> None:
 def test_redis_restart_keeps_the_service_not_the_state(api: httpx.Client) -> None:
     with timed("fault: Redis pod restarted"):
         done, waiting = uid("chain"), uid("order")
-        start(api, "task_chaining", {"task_id": done}, done)
+        start(api, "task_chaining", task(done), done)
         assert finished(api, done)["runtime_status"] == "COMPLETED"
         start(api, "purchase_approval", order(waiting), waiting)
         running(api, waiting)
@@ -243,7 +248,7 @@ def test_redis_restart_keeps_the_service_not_the_state(api: httpx.Client) -> Non
         def runs_again() -> bool:
             try:
                 response = api.post("/workflows/task_chaining", params={"instance_id": after},
-                                    json={"task_id": after})
+                                    json=task(after))
             except httpx.HTTPError:
                 return False
             return response.status_code in (202, 409)

@@ -199,17 +199,22 @@ http:
 
 def corefile() -> Path:
     path = STATE / "Corefile"
-    path.write_text(f""".:53 {{
+    path.write_text(f"""cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {{
     bind {GATEWAY}
     errors
-    # No `forward`: names outside the cluster do not resolve, nothing leaves this machine.
     # No `cache` and ttl 0: a Service recreated by a quick `tilt down`/`tilt up` resolves to
     # its new ClusterIP at once.
     kubernetes cluster.local in-addr.arpa ip6.arpa {{
         kubeconfig {KUBECONFIG} {CONTEXT}
         pods insecure
         ttl 0
-        fallthrough in-addr.arpa ip6.arpa
+    }}
+}}
+# No `forward`: names outside the cluster do not exist, and nothing leaves this machine.
+.:53 {{
+    bind {GATEWAY}
+    template ANY ANY {{
+        rcode NXDOMAIN
     }}
 }}
 """)

@@ -25,7 +25,7 @@ from tools.dapr_runtime import ROOT, dapr_version
 DOCKER = "/usr/bin/docker"
 ROOTFS = build.CACHE / "rootfs"
 PAUSE_TAG = "3.10"
-SANDBOX_IMAGE = f"{REGISTRY_NAME}/pause:{PAUSE_TAG}"
+SANDBOX_IMAGE = f"{REGISTRY_NAME}/dapr-workflow-service/pause:{PAUSE_TAG}"
 
 
 @dataclass

@@ -153,6 +153,8 @@ def control_plane() -> None:
         f"--service-cluster-ip-range={SERVICE_CIDR}", f"--client-ca-file={PKI}/ca.crt",
         f"--tls-cert-file={PKI}/apiserver.crt", f"--tls-private-key-file={PKI}/apiserver.key",
         f"--kubelet-client-certificate={PKI}/admin.crt", f"--kubelet-client-key={PKI}/admin.key",
+        # The node's address, never its name: that would be looked up in the machine's DNS.
+        "--kubelet-preferred-address-types=InternalIP",
         f"--service-account-key-file={PKI}/sa.pub",
         f"--service-account-signing-key-file={PKI}/sa.key",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
