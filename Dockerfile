@@ -16,5 +16,5 @@ COPY --chown=10001:10001 app ./app
 USER 10001
 EXPOSE 8000
 # One worker per pod: each process opens its own workflow stream; scale with replicas.
-# Tilt's dev overlay (k8s/dev) adds UVICORN_RELOAD=true: uvicorn reads its options from UVICORN_*.
+# `tilt up` sets UVICORN_RELOAD=true (uvicorn reads its options from UVICORN_* variables).
 CMD ["uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", "8000", "--workers", "1"]

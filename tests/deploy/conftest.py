@@ -20,7 +20,7 @@ def documents(*paths: str) -> list[dict[str, Any]]:
 
 
 def kustomized(directory: str) -> list[dict[str, Any]]:
-    """The documents a kustomization lists (plain resources; k8s/dev's patch is read apart)."""
+    """The documents a kustomization lists (plain resources only; no patches are used)."""
     listed = yaml.safe_load((ROOT / directory / "kustomization.yaml").read_text())["resources"]
     return documents(*(f"{directory}/{name}" for name in listed))
 
@@ -109,7 +109,10 @@ def evaluate_tiltfile(dapr_installed: bool) -> TiltCalls:
     module.add_callable(
         "local", lambda cmd, **_: "deployment/dapr-operator" if dapr_installed else ""
     )
-    module.add_callable("kustomize", lambda path: {"kustomize": path})
+    # kustomize() gives the YAML text; the Tiltfile decodes, adjusts and re-encodes it.
+    module.add_callable("kustomize", lambda path: yaml.safe_dump_all(kustomized(path)))
+    module.add_callable("decode_yaml_stream", lambda text: list(yaml.safe_load_all(text)))
+    module.add_callable("encode_yaml_stream", lambda objects: yaml.safe_dump_all(objects))
     module.add_callable("fall_back_on", lambda files: {"fall_back_on": files})
     module.add_callable("sync", lambda src, dest: {"sync": [src, dest]})
     module.add_callable(

@@ -143,12 +143,15 @@ def test_app_root_filesystem_is_read_only_with_a_writable_tmp(
     assert "emptyDir" in volume
 
 
-def test_sidecar_has_requests_and_limits(manifests: list[dict[str, Any]]) -> None:
+def test_sidecar_has_limits_and_needs_no_api_token(manifests: list[dict[str, Any]]) -> None:
     annotations = find(manifests, "Deployment", APP_ID)["spec"]["template"]["metadata"][
         "annotations"
     ]
     for key in ("cpu-request", "cpu-limit", "memory-request", "memory-limit"):
         assert annotations[f"dapr.io/sidecar-{key}"], key
+    # daprd's built-in Kubernetes secret store reads the API with the pod's token; without a
+    # token it fails to start unless that store is off.
+    assert annotations["dapr.io/disable-builtin-k8s-secret-store"] == "true"
 
 
 def test_app_waits_for_the_state_store_before_its_sidecar_starts(
@@ -180,33 +183,6 @@ def test_redis_admits_only_pods_with_a_dapr_sidecar(manifests: list[dict[str, An
     assert rule["from"] == [{"podSelector": {"matchLabels": {"dapr.io/sidecar-injected": "true"}}}]
     assert rule["ports"] == [{"port": 6379, "protocol": "TCP"}]
     assert find(manifests, "Service", "redis")["spec"].get("type", "ClusterIP") == "ClusterIP"
-
-
-def test_dev_overlay_makes_only_the_synced_code_writable_and_reloads() -> None:
-    overlay = documents("k8s/dev/kustomization.yaml")[0]
-    assert overlay["resources"] == [".."]
-    [patch] = documents(f"k8s/dev/{overlay['patches'][0]['path']}")
-    pod = patch["spec"]["template"]["spec"]
-    [copy_app] = pod["initContainers"]
-    [app] = pod["containers"]
-    assert copy_app["image"] == APP_ID and copy_app["command"][-2:] == ["/srv/app/.", "/live/"]
-    assert {"name": "UVICORN_RELOAD", "value": "true"} in app["env"]
-    assert app["volumeMounts"] == [{"name": "app-source", "mountPath": "/srv/app"}]
-    assert pod["volumes"] == [{"name": "app-source", "emptyDir": {"sizeLimit": "64Mi"}}]
-    assert copy_app["securityContext"]["readOnlyRootFilesystem"] is True
-
-
-def test_redis_is_the_official_image_not_bitnami(manifests: list[dict[str, Any]]) -> None:
-    image = find(manifests, "Deployment", "redis")["spec"]["template"]["spec"]["containers"][0][
-        "image"
-    ]
-    assert re.fullmatch(r"redis:[0-9.]+(-[a-z]+)?", image)
-
-
-def test_jaeger_is_v2_all_in_one_with_ui_and_otlp(manifests: list[dict[str, Any]]) -> None:
-    container = find(manifests, "Deployment", "jaeger")["spec"]["template"]["spec"]["containers"][0]
-    assert re.fullmatch(r"jaegertracing/jaeger:2\.[0-9.]+", container["image"])
-    assert {p["containerPort"] for p in container["ports"]} == {16686, 4317, 4318}
 
 
 def _dockerfile() -> str:
@@ -252,12 +228,8 @@ def test_hadolint_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-KUSTOMIZATIONS = ["k8s/kustomization.yaml", "k8s/dev/kustomization.yaml",
-                  "components/kustomization.yaml"]
-
-
-@pytest.mark.parametrize("path", KUSTOMIZATIONS)
+@pytest.mark.parametrize("path", ["k8s/kustomization.yaml", "components/kustomization.yaml"])
 def test_kustomizations_list_files_that_exist(path: str) -> None:
     directory = (ROOT / path).parent
     for doc in documents(path)[0]["resources"]:
-        assert (directory / doc).is_file() or (directory / doc / "kustomization.yaml").is_file()
+        assert (directory / doc).is_file(), doc

@@ -1,9 +1,11 @@
 """The Tiltfile, evaluated by a Starlark interpreter with Tilt's builtins stubbed."""
 
+from typing import Any
+
 import pytest
 import yaml
 
-from tests.deploy.conftest import TiltCalls, evaluate_tiltfile
+from tests.deploy.conftest import TiltCalls, evaluate_tiltfile, kustomized
 from tools.launch import APP_ID
 from tools.paths import ROOT
 
@@ -93,14 +95,44 @@ def test_image_builds_with_live_update_of_app_and_rebuild_on_dependencies(tilt: 
     fall_back, sync = kwargs["live_update"]
     assert fall_back == {"fall_back_on": ["requirements.txt"]}
     assert sync == {"sync": ["app", "/srv/app"]}
-    # The Dockerfile's command is not repeated: the dev overlay turns uvicorn's reload on.
-    assert "entrypoint" not in kwargs
-    assert [a[0]["kustomize"] for a, _ in tilt.named("k8s_yaml")] == ["k8s/dev", "components"]
+    # The Dockerfile's command is not repeated: an environment variable turns the reload on.
+    assert "entrypoint" not in kwargs and "UVICORN_RELOAD" in (ROOT / "Dockerfile").read_text()
+
+
+def deployed(tilt: TiltCalls) -> list[dict[str, Any]]:
+    """Every object the Tiltfile passes to k8s_yaml."""
+    return [d for args, _ in tilt.named("k8s_yaml") for d in yaml.safe_load_all(args[0]) if d]
+
+
+def test_tilt_deploys_k8s_and_components(tilt: TiltCalls) -> None:
+    expected = kustomized("k8s") + kustomized("components")
+    names = {(d["kind"], d["metadata"]["name"]) for d in deployed(tilt)}
+    assert names == {(d["kind"], d["metadata"]["name"]) for d in expected}
+
+
+def test_live_update_syncs_into_a_writable_copy_while_the_root_stays_read_only(
+    tilt: TiltCalls,
+) -> None:
+    deployment = next(d for d in deployed(tilt) if d["kind"] == "Deployment"
+                      and d["metadata"]["name"] == APP_ID)
+    pod = deployment["spec"]["template"]["spec"]
+    copy_app = pod["initContainers"][-1]
+    [app] = [c for c in pod["containers"] if c["name"] == "app"]
+    [(_, build)] = tilt.named("docker_build")
+    _, sync = build["live_update"]
+    assert copy_app["image"] == APP_ID and copy_app["command"][-2:] == ["/srv/app/.", "/live/"]
+    assert {"name": "UVICORN_RELOAD", "value": "true"} in app["env"]
+    [mount] = [m for m in app["volumeMounts"] if m["mountPath"] == sync["sync"][1]]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert "emptyDir" in volume
+    assert app["securityContext"]["readOnlyRootFilesystem"] is True
+    assert copy_app["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 def test_every_file_the_tiltfile_references_exists(tilt: TiltCalls) -> None:
     [(_, kwargs)] = tilt.named("docker_build")
-    paths = [kwargs["dockerfile"], *kwargs["only"], *tilt.files_read]
-    paths += [a[0]["kustomize"] for a, _ in tilt.named("k8s_yaml")]
+    [(_, dapr)] = tilt.named("k8s_custom_deploy")
+    paths = [kwargs["dockerfile"], *kwargs["only"], *tilt.files_read, *dapr["deps"]]
+    paths += [dapr["apply_cmd"][0], dapr["delete_cmd"][0]]
     for path in paths:
         assert (ROOT / path).exists(), path
