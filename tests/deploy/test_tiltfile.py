@@ -47,6 +47,8 @@ def test_dapr_is_installed_with_helm_from_a_local_chart_and_removed_by_tilt_down
     assert '--set "global.tag=$version"' in script and "version=$(cat DAPR_VERSION)" in script
     assert "github.com/dapr/dapr@v$version" in script  # the chart of the runtime's own module
     assert "helm repo" not in script and "http" not in script
+    # A Dapr this file installed is recognised as its own, so that `tilt down` removes it.
+    assert '--labels "$owner"' in script and '--selector "$owner"' in script
 
 
 def test_dapr_chart_values_suit_a_dev_cluster() -> None:
