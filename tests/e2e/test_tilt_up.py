@@ -160,11 +160,12 @@ def test_jaeger_holds_one_workflow_trace_with_app_and_sidecar_spans(api: httpx.C
 
         def trace() -> dict[str, Any] | None:
             found = httpx.get(f"{JAEGER_URL}/api/traces", timeout=10, params={
-                "service": "workflow-service-app", "operation": "POST /start-workflow",
-                "start": str(since), "limit": "20"}).json().get("data") or []
+                "service": "workflow-service-app", "start": str(since), "limit": "50",
+            }).json().get("data") or []
             for candidate in found:
                 services = {p["serviceName"] for p in candidate["processes"].values()}
-                if {"workflow-service-app", "workflow-service"} <= services:
+                started = any("start-workflow" in s["operationName"] for s in candidate["spans"])
+                if started and {"workflow-service-app", "workflow-service"} <= services:
                     return dict(candidate)
             return None
 
