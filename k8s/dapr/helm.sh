@@ -34,7 +34,8 @@ apply)
   helm upgrade --install dapr "$chart" --namespace dapr-system --create-namespace \
     --labels "$owner" --values k8s/dapr/values-dev.yaml --set "global.tag=$version" \
     --wait --timeout 5m >&2
-  helm get manifest dapr --namespace dapr-system
+  # Tilt wants the live objects (with their uids), as `kubectl get` shows them.
+  helm get manifest dapr --namespace dapr-system | kubectl get -f - -o yaml
   ;;
 delete)
   helm uninstall dapr --namespace dapr-system --wait --ignore-not-found >&2

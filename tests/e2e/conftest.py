@@ -92,6 +92,12 @@ class Tilt:
                    timeout=1000)
 
     def start_up(self) -> None:
+        for url in (APP_URL, JAEGER_URL):
+            port = int(url.rsplit(":", 1)[1])
+            with socket.socket() as sock:
+                # A forward whose port is taken only logs an error; the checks would then talk
+                # to whatever holds the port.
+                assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is taken"
         sink = (LOGS / "tilt-up.log").open("w")
         self.up = subprocess.Popen(["tilt", "up", "--stream", "--port", str(self.port)],
                                    cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
@@ -153,8 +159,9 @@ def tilt() -> Iterator[Tilt]:
             session.start_up()
         yield session
     finally:
-        with timed("tilt down"):
-            session.down()
+        if not session.down_done:  # a test stopped early: still leave nothing deployed
+            with timed("tilt down"):
+                session.down()
 
 
 @pytest.fixture(scope="session")

@@ -100,8 +100,8 @@ def _answers() -> bool:
 
 def test_tilt_ci_brings_up_everything_with_the_unmodified_tiltfile(tilt: Tilt) -> None:
     pods = json.loads(kubectl("get", "pods", "-A", "-o", "json"))["items"]
-    ready = {p["metadata"]["labels"].get("app.kubernetes.io/name") or
-             p["metadata"]["labels"].get("app") for p in pods
+    ready = {p["metadata"]["labels"].get("app") or  # Dapr's pods; ours have no `app` label
+             p["metadata"]["labels"].get("app.kubernetes.io/name") for p in pods
              if all(c["ready"] for c in p["status"].get("containerStatuses", []))}
     assert {"workflow-service", "redis", "jaeger", "dapr-operator", "dapr-sentry",
             "dapr-placement-server", "dapr-scheduler-server", "dapr-sidecar-injector"} <= ready
