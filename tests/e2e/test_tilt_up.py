@@ -19,12 +19,15 @@ import pytest
 from tests.e2e.conftest import (
     APP_URL,
     JAEGER_URL,
+    LOGS,
+    TIMINGS,
     Tilt,
     kubectl,
     note,
     timed,
     wait_until,
 )
+from tools.dapr_runtime import ROOT
 
 pytestmark = pytest.mark.e2e
 APP = "app.kubernetes.io/name=workflow-service"
@@ -146,6 +149,19 @@ def test_swagger_ui_and_its_openapi_json(api: httpx.Client) -> None:
     assert api.get("/docs").status_code == 200
     spec = api.get("/openapi.json").json()
     assert "/workflows/{name}" in spec["paths"] or "/start-workflow" in spec["paths"]
+
+
+def test_live_update_syncs_a_saved_file_and_uvicorn_reloads(tilt: Tilt) -> None:
+    log = LOGS / "tilt-up.log"
+    before = log.read_text(errors="replace").count("Reloading...")
+    saved = time.monotonic()
+    (ROOT / "app" / "__init__.py").touch()  # a save, content unchanged
+    wait_until("uvicorn to reload the synced file",
+               lambda: log.read_text(errors="replace").count("Reloading...") > before, 60,
+               log=log, interval=0.2)
+    reloaded = time.monotonic() - saved
+    TIMINGS.append(("live_update: from save to uvicorn's reload", reloaded))
+    app_ready()
 
 
 def test_jaeger_holds_one_workflow_trace_with_app_and_sidecar_spans(api: httpx.Client) -> None:
