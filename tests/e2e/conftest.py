@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tools.dapr_runtime import ROOT
+from tools.paths import ROOT
 
 APP_URL = "http://localhost:8080"  # the Tiltfile's forward of the service
 JAEGER_URL = "http://localhost:16686"  # the Tiltfile's forward of Jaeger's UI and query API

@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     timed,
     wait_until,
 )
-from tools.dapr_runtime import ROOT
+from tools.paths import ROOT
 
 pytestmark = pytest.mark.e2e
 APP = "app.kubernetes.io/name=workflow-service"

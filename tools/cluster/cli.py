@@ -19,7 +19,7 @@ from pathlib import Path
 from tools.cluster import build, host, images, node
 from tools.cluster.layout import CONTEXT, DOCKER_SOCK, HOST_RECORD, KUBECONFIG, LOGS, PIDS
 from tools.cluster.progress import StageFailed, Stages, elapsed, say
-from tools.dapr_runtime import ROOT
+from tools.paths import ROOT
 
 PACKAGES = ("containerd", "runc", "containernetworking-plugins", "iptables", "docker.io",
             "docker-registry", "debootstrap", "conntrack", "socat", "openssl", "gcc", "libc6-dev",

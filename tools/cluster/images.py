@@ -20,7 +20,8 @@ from pathlib import Path
 from tools.cluster import build
 from tools.cluster.layout import DOCKER_SOCK, REGISTRY, REGISTRY_NAME
 from tools.cluster.progress import StageFailed, say
-from tools.dapr_runtime import ROOT, dapr_version
+from tools.dapr_runtime import dapr_version
+from tools.paths import ROOT
 
 DOCKER = "/usr/bin/docker"
 ROOTFS = build.CACHE / "rootfs"
