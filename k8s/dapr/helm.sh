@@ -31,9 +31,9 @@ apply)
       | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     chart="$dir/charts/dapr"
   fi
+  # No --wait: Tilt waits for the pods of the objects printed below.
   helm upgrade --install dapr "$chart" --namespace dapr-system --create-namespace \
-    --labels "$owner" --values k8s/dapr/values-dev.yaml --set "global.tag=$version" \
-    --wait --timeout 5m >&2
+    --labels "$owner" --values k8s/dapr/values-dev.yaml --set "global.tag=$version" >&2
   # Tilt wants the live objects (with their uids), as `kubectl get` shows them.
   helm get manifest dapr --namespace dapr-system | kubectl get -f - -o yaml
   ;;

@@ -79,6 +79,7 @@ class TiltCalls:
 
 RECORDED = (
     "version_settings",
+    "update_settings",
     "allow_k8s_contexts",
     "local_resource",
     "k8s_custom_deploy",
