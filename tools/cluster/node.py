@@ -3,6 +3,7 @@ plane, kubelet, kube-proxy and CoreDNS, each a process on this machine, stopped 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -250,5 +251,7 @@ def down() -> list[str]:
     if left:
         raise StageFailed("these remain after teardown:\n  " + "\n  ".join(left))
     shutil.rmtree(STATE, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        STATE.parent.rmdir()  # only when empty: it was made for the cluster
     shutil.rmtree(RUN, ignore_errors=True)
     return undone
