@@ -45,26 +45,28 @@ NAVIGATION_TIMEOUT_MS = 60_000
 expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running while it is open, and the
+# stack is only for these tests; both end when the browser tests do, before any other test runs.
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     keys = {"APP_API_KEYS": f"{OWNER}:{KEY}"}
     with running_stack(tmp_path_factory.mktemp("browser-stack"), app_env=keys) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def base_url(stack: Stack) -> str:
     return stack.replicas[0].url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(base_url: str) -> Iterator[httpx.Client]:
     """The API with the key, for setting up what a page then shows."""
     with httpx.Client(base_url=base_url, timeout=30.0, headers={"X-API-Key": KEY}) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
