@@ -4,8 +4,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STORE  ?= sqlite
 PORT   ?= 8000
+RETAIN ?=
 
-.PHONY: run test unit integration browser bench lint audit runtime redis chromium deps clean \
+.PHONY: run test unit integration browser bench lint audit runtime redis postgres chromium deps clean \
         cluster cluster-env cluster-down e2e
 
 deps: $(VENV)/.installed
@@ -32,9 +33,16 @@ chromium:  ## the browser tests' browser: Debian's chromium (Playwright download
 	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is needed for the browser tests: sudo apt-get install chromium"; exit 1; fi; }
 
-run: runtime  ## the service at http://localhost:$(PORT) on a local sidecar (STORE=sqlite|redis)
-	@if [ "$(STORE)" = redis ]; then $(MAKE) --no-print-directory redis; fi
-	$(PY) -m tools.run --store $(STORE) --port $(PORT)
+postgres:  ## the production store, in the tests and `make run STORE=postgres`: Debian's PostgreSQL
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL is needed: sudo apt-get install postgresql"; exit 1; fi; }
+
+run: runtime  ## the service at http://localhost:$(PORT) on a local sidecar (STORE=sqlite|redis|postgres)
+	@if [ "$(STORE)" = redis ] || [ "$(STORE)" = postgres ]; then \
+	  $(MAKE) --no-print-directory $(STORE); fi
+	$(PY) -m tools.run --store $(STORE) --port $(PORT) $(if $(RETAIN),--retain $(RETAIN))
 
 lint: deps
 	$(PY) -m ruff check app tools tests
@@ -43,19 +51,19 @@ lint: deps
 audit: deps  ## pinned Python dependencies against the package index's known vulnerabilities
 	$(PY) -m tools.audit $(if $(STRICT),--strict)
 
-test: runtime redis chromium lint  ## everything: lint, unit, deploy checks, integration, browser
+test: runtime redis postgres chromium lint  ## everything: lint, unit, deploy checks, integration, browser
 	$(PY) -m pytest
 
 unit: deps
 	$(PY) -m pytest tests/unit
 
-integration: runtime redis
+integration: runtime redis postgres
 	$(PY) -m pytest tests/integration
 
 browser: runtime redis chromium  ## the pages in Debian's chromium, on the real sidecar
 	$(PY) -m pytest tests/browser
 
-bench: runtime redis  ## figures, not pass/fail: see docs/benchmarks.md
+bench: runtime redis postgres  ## figures, not pass/fail: see docs/benchmarks.md
 	$(PY) -m tools.bench
 
 clean:

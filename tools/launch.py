@@ -5,7 +5,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.probes import Probe, http_ok, redis_ping
+from tools.postgres import Cluster
+from tools.probes import Probe, command_ok, http_ok, redis_ping
 
 APP_ID = "workflow-service"
 LOOPBACK = "127.0.0.1"
@@ -109,6 +110,11 @@ def redis(port: int, data: Path) -> Launch:
         "--save": "",
     }
     return Launch("redis", ["redis-server", *flags(options)], redis_ping(LOOPBACK, port))
+
+
+def postgres(cluster: Cluster) -> Launch:
+    """Debian's PostgreSQL on loopback; its cluster is made by Cluster.init before the start."""
+    return Launch("postgres", cluster.server_argv(LOOPBACK), command_ok(cluster.ready_argv()))
 
 
 def daprd(

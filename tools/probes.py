@@ -1,6 +1,7 @@
 """Health probes: is a started process ready to serve?"""
 
 import socket
+import subprocess
 from collections.abc import Callable
 
 import httpx
@@ -29,6 +30,18 @@ def redis_ping(host: str, port: int) -> Probe:
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
+            return False
+
+    return check
+
+
+def command_ok(argv: list[str]) -> Probe:
+    """Ready when the command exits 0 (pg_isready)."""
+
+    def check() -> bool:
+        try:
+            return subprocess.run(argv, capture_output=True, timeout=5).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
             return False
 
     return check

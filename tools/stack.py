@@ -1,5 +1,8 @@
 """The local stack: placement, scheduler, a state store, and one or more daprd + app pairs.
 
+The store is one of STORES: SQLite (a file daprd opens itself), Redis or PostgreSQL (a server
+this stack runs, its data under <workdir>/data).
+
 Used by `make run` (tools/run.py) and by the test fixtures. Every process listens on loopback on
 a free port (tools/launch.py), logs to ``<workdir>/logs/<name>.log`` and is stopped on exit
 (tools/supervise.py). This module starts them in order, waits until each is ready, and stops,
@@ -15,8 +18,11 @@ from tools import launch
 from tools.components import write_resources
 from tools.dapr_runtime import ensure_binaries
 from tools.launch import LOOPBACK, Launch, Replica, free_port
+from tools.postgres import Cluster
 from tools.probes import Probe
 from tools.supervise import Process
+
+STORES = ("sqlite", "redis", "postgres")
 
 
 class StackError(RuntimeError):
@@ -36,15 +42,17 @@ class Stack:
         api_token: str | None = None,
         app_env: dict[str, str] | None = None,
         otlp_endpoint: str | None = None,
+        retention: dict[str, str] | None = None,
     ) -> None:
-        if store not in ("redis", "sqlite"):
-            raise ValueError("store is 'redis' or 'sqlite'")
+        if store not in STORES:
+            raise ValueError(f"store is one of {', '.join(STORES)}")
         self.workdir = workdir.resolve()
         self.store, self.api_token, self.otlp_endpoint = store, api_token, otlp_endpoint
-        self.app_env = app_env or {}
+        self.app_env, self.retention = app_env or {}, retention
         self.bin = ensure_binaries()
         self.placement_port, self.scheduler_port = free_port(), free_port()
         self.redis_port = free_port()
+        self.postgres = Cluster(self.workdir, free_port())
         ports = app_ports or [free_port() for _ in range(replicas)]
         self.replicas = [Replica(i, p) for i, p in enumerate(ports)]
         self.processes: dict[str, Process] = {}
@@ -62,6 +70,8 @@ class Stack:
         ]
         if self.store == "redis":
             launches.append(launch.redis(self.redis_port, data))
+        elif self.store == "postgres":
+            launches.append(launch.postgres(self.postgres))
         for r in self.replicas:
             launches.append(
                 launch.daprd(
@@ -76,13 +86,29 @@ class Stack:
         self.processes[spec.name] = Process(spec.name, spec.argv, log, env=spec.env)
         self._ready[spec.name] = spec.ready
 
+    @property
+    def store_process(self) -> str | None:
+        """The store's server among the processes; SQLite has none."""
+        return self.store if self.store in self.processes else None
+
     def write_resources(self) -> None:
-        """Render components/ for this stack: the same files, local hosts and paths."""
+        """Render components/ for this stack (the same files, local hosts and paths), and make
+        the store's data directory (initdb, for PostgreSQL)."""
+        data = self.workdir / "data"
+        (data / "redis").mkdir(parents=True, exist_ok=True)
+        metadata = {
+            "redis": {"redisHost": f"{LOOPBACK}:{self.redis_port}"},
+            "sqlite": {"connectionString": str(data / "state.db")},
+        }
+        if self.store == "postgres":
+            self.postgres.init(self.workdir / "logs" / "initdb.log")
+            metadata["postgres"] = {"connectionString": self.postgres.connection_string(LOOPBACK)}
         write_resources(
             self.workdir,
             store=self.store,
-            redis_address=f"{LOOPBACK}:{self.redis_port}",
+            metadata=metadata[self.store],
             otlp_endpoint=self.otlp_endpoint,
+            retention=self.retention,
         )
 
     # -- lifecycle -------------------------------------------------------------------------------
