@@ -1,8 +1,10 @@
-"""Stacks the integration tests start: placement, scheduler, Redis, daprd and the app.
+"""Stacks the integration tests start: placement, scheduler, a store, daprd and the app.
 
-Nothing here skips: if the Dapr runtime or redis-server cannot be had, the tests error with the
-reason. Each process logs to the stack's work dir; conftest.py shows every running stack's log
-tails under a failing test.
+Redis is the store unless a test asks for another: a module marked `stores(...)` runs each of
+its tests once per store named (conftest.py), `EVERY_STORE` being the servers a deployment uses.
+Nothing here skips: if the Dapr runtime, redis-server or PostgreSQL cannot be had, the tests
+error with the reason. Each process logs to the stack's work dir; conftest.py shows every running
+stack's log tails under a failing test.
 """
 
 from collections.abc import Iterator
@@ -11,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tools.stack import Stack
+
+# The stores the workflow paths and the faults are proven on: the cluster's and production's.
+EVERY_STORE = ("redis", "postgres")
 
 # The stacks running now, for a failing test's report.
 RUNNING: list[Stack] = []
@@ -29,10 +34,10 @@ TEST_ENV = {
 
 
 @contextmanager
-def running_stack(workdir: Path, **options: Any) -> Iterator[Stack]:
+def running_stack(workdir: Path, store: str = "redis", **options: Any) -> Iterator[Stack]:
     """A started stack whose logs a failing test shows; stopped however the test ends."""
     options["app_env"] = {**TEST_ENV, **options.get("app_env", {})}
-    with Stack(workdir, store="redis", **options) as running:
+    with Stack(workdir, store=store, **options) as running:
         RUNNING.append(running)
         try:
             yield running

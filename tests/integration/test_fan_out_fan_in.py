@@ -3,8 +3,12 @@
 import time
 
 import httpx
+import pytest
 
 from tests.integration.polling import start, wait_for
+from tests.integration.stacks import EVERY_STORE
+
+pytestmark = pytest.mark.stores(*EVERY_STORE)
 
 
 def test_fan_out_reports_a_failing_item_without_failing_the_batch(api: httpx.Client) -> None:

@@ -1,4 +1,7 @@
-"""Durability under faults: kill the app, the sidecar, Redis and the control plane mid-workflow.
+"""Durability under faults: kill the app, the sidecar, the store and the control plane mid-workflow.
+
+The store's own faults (kill -9 of Redis or PostgreSQL, two replicas sharing one store, the whole
+stack killed) run on each store that has a server; the whole stack also on SQLite, `make run`'s.
 
 Each test runs its own stack (loopback, free ports), is bounded in time and stops everything.
 Each adds a row to the table printed at the end of the run ("durability under faults"), the
@@ -28,7 +31,7 @@ from tests.integration.faults import (
     wait_all,
 )
 from tests.integration.polling import start, status, wait_for, wait_until
-from tests.integration.stacks import running_stack
+from tests.integration.stacks import EVERY_STORE, running_stack
 from tests.integration.target import serve_target
 from tools.launch import free_port
 from tools.paths import ROOT
@@ -77,26 +80,32 @@ def test_sidecar_killed_mid_workflow_worker_reconnects_without_app_restart(
     row.assert_first_request_prompt()
 
 
-def test_redis_restarted_mid_workflow_loses_nothing(fresh: tuple[Stack, httpx.Client]) -> None:
+@pytest.mark.stores(*EVERY_STORE)
+def test_store_killed_mid_fan_out_and_approval_loses_nothing(
+    fresh: tuple[Stack, httpx.Client],
+) -> None:
     stack, api = fresh
-    ids = [fan_out(api, f"rd{n}", 20, SECONDS, 10) for n in range(3)]
+    ids = [fan_out(api, f"st{n}", 20, SECONDS, 10) for n in range(3)]
     approval = start(
         api,
         "purchase_approval",
-        {"order_id": "rd-order", "product": "p", "quantity": 1, "cost": 5000},
+        {"order_id": "st-order", "product": "p", "quantity": 1, "cost": 5000},
     )
     wait_until(lambda: sum(analysed(stack).values()) >= 10, what="work under way")
-    row = Recovery("Redis restart (AOF) mid workflow", in_flight=len(ids) + 1)
-    stack.restart("redis")
+    wait_for(api, approval, {"RUNNING"})
+    assert stack.store_process is not None
+    row = Recovery(f"{stack.store} kill -9 mid fan-out and approval", in_flight=len(ids) + 1)
+    stack.restart(stack.store_process, crash=True)
     post_accepted(
         api,
         f"/workflows/{approval}/events/approval_received",
-        {"approved": True, "approver": "after redis"},
+        {"approved": True, "approver": "after the store's crash"},
     )
     results = wait_all(api, [*ids, approval])
     row.finish(results, ran_twice=sum(n > 1 for n in analysed(stack).values()))
     assert row.completed == len(ids) + 1
-    assert results[approval]["output"]["approved_by"] == "after redis"
+    assert all(results[i]["output"]["succeeded"] == 20 for i in ids)
+    assert results[approval]["output"]["approved_by"] == "after the store's crash"
 
 
 def test_control_plane_restart_timers_fire_once(fresh: tuple[Stack, httpx.Client]) -> None:
@@ -154,8 +163,9 @@ def test_scheduler_killed_first_request_after_ready_goes_through(
     row.assert_first_request_prompt()
 
 
-def test_two_replicas_share_work_and_survive_losing_one(tmp_path: Path) -> None:
-    with running_stack(tmp_path, replicas=2) as stack:
+@pytest.mark.stores(*EVERY_STORE)
+def test_two_replicas_share_work_and_survive_losing_one(store: str, tmp_path: Path) -> None:
+    with running_stack(tmp_path, store, replicas=2) as stack:
         urls = [r.url for r in stack.replicas]
         apis = [httpx.Client(base_url=u, timeout=30) for u in urls]
         try:
@@ -164,7 +174,7 @@ def test_two_replicas_share_work_and_survive_losing_one(tmp_path: Path) -> None:
                 lambda: all(_ran_on(stack, f"app-{i}") for i in (0, 1)),
                 what="both replicas running activities",
             )
-            row = Recovery("one of two replicas killed (app + daprd)", in_flight=len(ids))
+            row = Recovery(f"one of two replicas killed (app + daprd), {store}", in_flight=len(ids))
             stack.kill("app-1")
             stack.kill("daprd-1")
             results = wait_all(apis[0], ids, timeout=120)
@@ -210,12 +220,19 @@ def test_duplicate_approval_places_the_order_once(fresh: tuple[Stack, httpx.Clie
     assert [e["name"] for e in history if e["kind"] == "taskScheduled"].count("place_order") == 1
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+@pytest.mark.parametrize(
+    ("run_store", "stop_signal"),
+    [("sqlite", signal.SIGINT), ("sqlite", signal.SIGKILL), ("postgres", signal.SIGKILL)],
+    ids=["sqlite-ctrl-c", "sqlite-kill-9", "postgres-kill-9"],
+)
 def test_make_run_stopped_and_started_again_loses_nothing(
-    tmp_path: Path, stop_signal: signal.Signals
+    tmp_path: Path, run_store: str, stop_signal: signal.Signals
 ) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "tools.run", "--workdir", str(tmp_path), "--port", str(port)]
+    command = [
+        *(sys.executable, "-m", "tools.run", "--workdir", str(tmp_path), "--port", str(port)),
+        *("--store", run_store),
+    ]
     log = tmp_path / "run.log"
 
     def launch() -> subprocess.Popen[bytes]:
@@ -239,7 +256,7 @@ def test_make_run_stopped_and_started_again_loses_nothing(
             )
             batch = fan_out(api, "whole", 30, 3.0, 10)
             wait_until(lambda: status(api, approval).get("runtime_status") == "RUNNING")
-            row = Recovery(f"whole stack ({stop_signal.name}) restarted, SQLite store", in_flight=2)
+            row = Recovery(f"whole stack ({stop_signal.name}) restarted, {run_store}", in_flight=2)
             os.killpg(launcher.pid, stop_signal)
             launcher.wait(30)
             launcher = launch()

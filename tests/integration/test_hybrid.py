@@ -1,8 +1,12 @@
 """hybrid through the HTTP API on the real sidecar: valid tasks processed, none valid."""
 
 import httpx
+import pytest
 
 from tests.integration.polling import start, wait_for
+from tests.integration.stacks import EVERY_STORE
+
+pytestmark = pytest.mark.stores(*EVERY_STORE)
 
 TASK = {"task_id": "t-1", "title": "URGENT: login down", "description": "The auth API returns 500"}
 

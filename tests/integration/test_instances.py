@@ -3,8 +3,12 @@
 import uuid
 
 import httpx
+import pytest
 
 from tests.integration.polling import start, wait_for, wait_until
+from tests.integration.stacks import EVERY_STORE
+
+pytestmark = pytest.mark.stores(*EVERY_STORE)
 
 ORDER = {"order_id": "o-1", "product": "Laptop", "quantity": 1, "cost": 5000}
 

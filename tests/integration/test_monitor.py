@@ -3,10 +3,13 @@
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.polling import start, wait_for, wait_until
-from tests.integration.stacks import API_SERVER_STAND_IN
+from tests.integration.stacks import API_SERVER_STAND_IN, EVERY_STORE
 from tests.integration.target import serve_target
+
+pytestmark = pytest.mark.stores(*EVERY_STORE)
 
 
 def test_monitor_alerts_once_per_transition_and_continues_as_new(api: httpx.Client) -> None:

@@ -3,8 +3,12 @@
 import uuid
 
 import httpx
+import pytest
 
 from tests.integration.polling import start, wait_for
+from tests.integration.stacks import EVERY_STORE
+
+pytestmark = pytest.mark.stores(*EVERY_STORE)
 
 
 def uid(prefix: str) -> str:
