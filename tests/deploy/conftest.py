@@ -89,8 +89,9 @@ RECORDED = (
 )
 
 
-def evaluate_tiltfile(dapr_installed: bool) -> TiltCalls:
-    """Run the Tiltfile in a Starlark interpreter with Tilt's builtins stubbed."""
+def evaluate_tiltfile(dapr_installed: bool, store: str | None = None) -> TiltCalls:
+    """Run the Tiltfile in a Starlark interpreter with Tilt's builtins stubbed; `store` is the
+    `tilt up -- --store` argument."""
     tilt = TiltCalls()
 
     def recorder(name: str) -> Any:
@@ -117,6 +118,12 @@ def evaluate_tiltfile(dapr_installed: bool) -> TiltCalls:
     module.add_callable(
         "port_forward", lambda local, remote, **kw: {"local": local, "remote": remote, **kw}
     )
+    # Tilt's `config` module: define_string records the flag, parse() gives the arguments.
+    module.add_callable("_define_string", recorder("config.define_string"))
+    module.add_callable("_parse", lambda: {"store": store} if store else {})
+    prelude = "config = struct(define_string=_define_string, parse=_parse)"
+    with_struct = sl.Globals.extended_by([sl.LibraryExtension.StructType])
+    sl.eval(module, sl.parse("prelude", prelude, sl.Dialect.extended()), with_struct)
 
     def load(extension: str) -> sl.FrozenModule:
         # Tilt fetches `ext://` extensions from the network at `tilt up`: none is allowed.
