@@ -41,7 +41,11 @@ def write_resources(
         tracing["otel"]["endpointAddress"] = otlp_endpoint
     else:
         tracing["samplingRate"] = "0"  # no collector here: trace nothing rather than fail
-    config["spec"]["workflow"]["stateRetentionPolicy"].update(retention_policy(retention or {}))
+    policy = config["spec"]["workflow"]["stateRetentionPolicy"]
+    overrides = retention_policy(retention or {})
+    if "anyTerminal" in overrides:
+        policy.clear()  # a state's own setting wins over anyTerminal: keep only those given
+    policy.update(overrides)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
