@@ -76,11 +76,16 @@ class Process:
         self.popen = None
 
     def kill(self) -> None:
-        """SIGKILL the process and its group: a crash, as far as the others can tell."""
+        """SIGKILL the process, its group and its descendants in sessions of their own
+        (PostgreSQL's backends): a crash, as far as the others can tell."""
         if self.popen is None:
             return
+        below = descendants(self.popen.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.popen.wait(10)
         self.popen = None
 
@@ -88,3 +93,20 @@ class Process:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below root, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found

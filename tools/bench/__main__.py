@@ -1,4 +1,6 @@
-"""`make bench`: run the scenarios on a fresh local stack, print the table, write the figures."""
+"""`make bench`: run the scenarios on a fresh local stack per store, print the tables, write the
+figures. Redis, the reference, runs every scenario; SQLite and PostgreSQL the chain and fan-out
+ones (stores.COMPARED); on each, 10,000 finished instances are then stored and listed."""
 
 import argparse
 import asyncio
@@ -13,8 +15,9 @@ from tools.bench.drivers import DRIVERS
 from tools.bench.environment import environment
 from tools.bench.measure import Result
 from tools.bench.scenarios import SCENARIOS, Scenario, selected
+from tools.bench.stores import COMPARED, STORED, Listing, listing_table, seed_and_list, side_by_side
 from tools.paths import ROOT
-from tools.stack import Stack
+from tools.stack import STORES, Stack
 
 log = logging.getLogger("bench")
 SETTLE_SECONDS = 3.0
@@ -54,9 +57,14 @@ def main() -> int:
         metavar="APP_X=VALUE",
         help="an app setting for this run, to compare settings (repeatable)",
     )
+    parser.add_argument(
+        "--stores", default=",".join(STORES), help="comma-separated, of: " + ", ".join(STORES)
+    )
+    parser.add_argument("--stored", type=int, default=STORED, help="instances stored to list")
     args = parser.parse_args()
-    workdir = ROOT / ".run" / "bench"
-    shutil.rmtree(workdir, ignore_errors=True)  # every run starts from an empty store
+    stores = [s for s in args.stores.split(",") if s]
+    if not stores or set(stores) - set(STORES):
+        parser.error(f"--stores takes names of {', '.join(STORES)}")
     # One driver from one address measures the machine, so no start rate; the running cap stays,
     # above the 230 instances the approvals scenario keeps running.
     env = {
@@ -67,14 +75,34 @@ def main() -> int:
     }
     env.update(item.split("=", 1) for item in args.app_env)
     load_before = os.getloadavg()
-    with Stack(workdir, store="redis", app_env=env) as stack:
-        results = asyncio.run(run(stack, selected(args.quick, args.only)))
-    machine = {**environment(), "app_env": env, "load_average_before": load_before}
+    by_store: dict[str, list[Result]] = {}
+    seeds: dict[str, Result] = {}
+    listings: list[Listing] = []
+    for store in stores:
+        workdir = ROOT / ".run" / f"bench-{store}"
+        shutil.rmtree(workdir, ignore_errors=True)  # every run starts from an empty store
+        scenarios = [
+            s for s in selected(args.quick, args.only) if store == "redis" or s.name in COMPARED
+        ]
+        log.info("== %s", store)
+        with Stack(workdir, store=store, app_env=env) as stack:
+            by_store[store] = asyncio.run(run(stack, scenarios))
+            seeds[store], listed = asyncio.run(seed_and_list(stack, args.stored))
+            listings.append(listed)
+            log.info("%s", listed)
+    machine = {**environment(stores), "app_env": env, "load_average_before": load_before}
     machine["load_average_after"] = os.getloadavg()
-    out = report.write(machine, results)
+    reference = by_store.get("redis") or [r for rs in by_store.values() for r in rs]
+    extra = {
+        "by_store": {s: [r.summary() for r in rs] for s, rs in by_store.items()},
+        "listing": [item.summary() for item in listings],
+        "seeding": {s: r.summary() for s, r in seeds.items()},
+    }
+    out = report.write(machine, reference, extra)
     sys.stdout.write(
-        f"\n{json.dumps(machine)}\n\n{report.table(results)}\n\n"
-        f"{report.ratio_table(report.ratios(results))}\n\n"
+        f"\n{json.dumps(machine)}\n\n{report.table(reference)}\n\n"
+        f"{report.ratio_table(report.ratios(reference))}\n\n"
+        f"{side_by_side(by_store)}\n\n{listing_table(listings, seeds)}\n\n"
         f"figures written to {out.relative_to(ROOT)}\n"
     )
     return 0

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from app.sidecar import WorkflowClient
+from app.sidecar.errors import OutcomeUnknown, SidecarRejected, SidecarUnavailable
 from tools.bench.measure import Result, measure
 from tools.bench.scenarios import Scenario
 from tools.launch import LOOPBACK
@@ -30,8 +31,11 @@ async def via_client(stack: Stack, s: Scenario) -> Result:
     prefix = uuid.uuid4().hex[:8]
 
     async def one(i: int) -> bool:
-        iid = await client.start(s.workflow, s.payload(i), f"{prefix}-{i}")
-        state = await client.wait(iid, timeout=600, payloads=False)
+        try:
+            iid = await client.start(s.workflow, s.payload(i), f"{prefix}-{i}")
+            state = await client.wait(iid, timeout=600, payloads=False)
+        except (SidecarRejected, SidecarUnavailable, OutcomeUnknown):
+            return False  # a failure of the run (SQLite: "database is locked"), not of the bench
         return state is not None and state.runtime_status == "COMPLETED"
 
     try:

@@ -2,15 +2,17 @@
 
 import os
 import platform
+import subprocess
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from tools.dapr_runtime import dapr_version
+from tools.postgres import bin_dir
 
 
-def environment() -> dict[str, Any]:
+def environment(stores: list[str]) -> dict[str, Any]:
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -27,8 +29,19 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "dapr_runtime": dapr_version(),
         "dapr_sdk": _version("dapr-ext-workflow"),
-        "state_store": "redis (local, AOF)",
+        "state_stores": {store: _store_version(store) for store in stores},
     }
+
+
+def _store_version(store: str) -> str:
+    """The server's own words: Redis with AOF, Debian's PostgreSQL; SQLite is inside daprd."""
+    if store == "sqlite":
+        return "SQLite embedded in daprd (components-contrib state.sqlite)"
+    if store == "postgres":
+        command = [str(bin_dir() / "postgres"), "--version"]
+    else:
+        command = ["redis-server", "--version"]
+    return subprocess.run(command, capture_output=True, text=True).stdout.strip()
 
 
 def _version(package: str) -> str:

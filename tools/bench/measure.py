@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.stack import Stack
+from tools.supervise import descendants
 
 
 @dataclass
@@ -68,12 +69,12 @@ class Meter:
         self._cpu0 = self._cpu()
 
     def _cpu(self) -> dict[str, float]:
-        ticks = os.sysconf("SC_CLK_TCK")
-        used = {}
-        for name, pid in self.pids.items():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            used[name] = (int(fields[11]) + int(fields[12])) / ticks
-        return used
+        """CPU seconds of each process and its descendants: PostgreSQL works in forked
+        backends."""
+        return {
+            name: sum(_cpu_seconds(p) for p in (pid, *descendants(pid)))
+            for name, pid in self.pids.items()
+        }
 
     def _rss(self, pid: int) -> float:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -96,6 +97,15 @@ class Meter:
         self.cpu_by_process = {n: round(v - self._cpu0[n], 2) for n, v in self._cpu().items()}
         self.cpu_seconds = sum(v for n, v in self.cpu_by_process.items() if n != "driver")
         self.peak = {n: round(v, 1) for n, v in self.peak.items() if n in ("app-0", "daprd-0")}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system time of the process and of its children it has reaped."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0  # gone meanwhile
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 async def drive(

@@ -68,12 +68,15 @@ def ratio_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write(environment: dict[str, Any], results: list[Result]) -> Path:
+def write(
+    environment: dict[str, Any], results: list[Result], extra: dict[str, Any] | None = None
+) -> Path:
     """The JSON report, named by the time it was written; returns its path."""
     report = {
         "environment": environment,
         "results": [r.summary() for r in results],
         "ratios": ratios(results),
+        **(extra or {}),
     }
     out = ROOT / "bench-results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)
