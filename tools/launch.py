@@ -1,5 +1,6 @@
 """What the local stack launches, with which flags: every process on loopback, on free ports."""
 
+import signal
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Launch:
     argv: list[str]
     ready: Probe
     env: dict[str, str] = field(default_factory=dict)
+    stop_signal: signal.Signals = signal.SIGTERM
 
 
 @dataclass
@@ -113,8 +115,15 @@ def redis(port: int, data: Path) -> Launch:
 
 
 def postgres(cluster: Cluster) -> Launch:
-    """Debian's PostgreSQL on loopback; its cluster is made by Cluster.init before the start."""
-    return Launch("postgres", cluster.server_argv(LOOPBACK), command_ok(cluster.ready_argv()))
+    """Debian's PostgreSQL on loopback; its cluster is made by Cluster.init before the start.
+
+    Stopped with SIGINT, its "fast" shutdown: SIGTERM would wait for daprd to disconnect."""
+    return Launch(
+        "postgres",
+        cluster.server_argv(LOOPBACK),
+        command_ok(cluster.ready_argv()),
+        stop_signal=signal.SIGINT,
+    )
 
 
 def daprd(

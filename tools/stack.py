@@ -83,7 +83,9 @@ class Stack:
 
     def _add(self, spec: Launch) -> None:
         log = self.workdir / "logs" / f"{spec.name}.log"
-        self.processes[spec.name] = Process(spec.name, spec.argv, log, env=spec.env)
+        self.processes[spec.name] = Process(
+            spec.name, spec.argv, log, env=spec.env, stop_signal=spec.stop_signal
+        )
         self._ready[spec.name] = spec.ready
 
     @property

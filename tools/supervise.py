@@ -40,6 +40,7 @@ class Process:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path = ROOT
+    stop_signal: signal.Signals = signal.SIGTERM
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -63,12 +64,13 @@ class Process:
         return self.popen is not None and self.popen.poll() is None
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL after the timeout."""
+        """The stop signal (SIGTERM unless the process wants another), then SIGKILL after the
+        timeout."""
         if self.popen is None:
             return
         # The whole group, even when its leader is gone: no child is left behind.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGTERM)
+            os.killpg(self.popen.pid, self.stop_signal)
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
