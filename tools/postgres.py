@@ -78,6 +78,22 @@ class Cluster:
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed; log {log}:\n{log.read_text()[-3000:]}")
 
+    def clear_stale_lock(self) -> None:
+        """Remove the pid file of a postmaster that is dead but not yet reaped.
+
+        A postmaster killed with its launcher (kill -9 of `make run`) becomes a zombie of init,
+        which here may take seconds to reap it; PostgreSQL takes a zombie for a live server and
+        refuses to start. A live postmaster's file is left alone.
+        """
+        lock = self.data / "postmaster.pid"
+        try:
+            pid = int(lock.read_text().split()[0])
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError, IndexError):
+            return  # no file, or its process is gone: PostgreSQL handles that itself
+        if state == "Z":
+            lock.unlink(missing_ok=True)
+
     def server_argv(self, listen: str) -> list[str]:
         self.sockets.mkdir(parents=True, exist_ok=True)
         options = [

@@ -121,6 +121,8 @@ class Stack:
             self.write_resources()
             names = tuple(self.processes)
         for name in names:
+            if name == "postgres":
+                self.postgres.clear_stale_lock()
             self.processes[name].start()
             self.wait_healthy(name, timeout)
 
