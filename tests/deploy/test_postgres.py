@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.deploy.conftest import TiltCalls, documents, evaluate_tiltfile, find, kustomized
 from tests.deploy.test_manifests import _strict
@@ -114,23 +115,31 @@ def test_server_is_the_official_image_pinned_non_root_on_its_volume(
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
 
 
+def _applied(tilt: TiltCalls) -> list[dict[str, Any]]:
+    """Every object the Tiltfile hands to k8s_yaml."""
+    return [d for args, _ in tilt.named("k8s_yaml") for d in yaml.safe_load_all(args[0]) if d]
+
+
 def test_tiltfile_swaps_redis_for_postgres(tilt: TiltCalls) -> None:
     resources = tilt.resources()
     assert "redis" not in resources
     assert resources["postgres"]["resource_deps"] == ["dapr", "postgres-credentials"]
     assert resources["postgres-credentials"]["cmd"] == "k8s/postgres/credentials.sh"
     assert set(resources["components"]["resource_deps"]) == {"dapr", "postgres", "jaeger"}
-    dropped = [kwargs for _, kwargs in tilt.named("filter_yaml")]
-    assert {"name": "^redis$"} in dropped
-    assert {"kind": "Component", "name": "^statestore$"} in dropped
-    applied = [str(args[0]) for args, _ in tilt.named("k8s_yaml")]
-    assert any("k8s/postgres" in a for a in applied)
-    assert any("components/postgres" in a for a in applied)
+    applied = {(d["kind"], d["metadata"]["name"]): d for d in _applied(tilt)}
+    assert not {("Deployment", "redis"), ("Service", "redis")} & set(applied)
+    assert {("Deployment", "postgres"), ("Service", "postgres")} <= set(applied)
+    assert ("PersistentVolumeClaim", "postgres-data") in applied
+    assert applied[("Component", "statestore")]["spec"]["type"] == "state.postgresql"
+    assert ("Configuration", "daprconfig") in applied
 
 
 def test_tiltfile_keeps_redis_by_default() -> None:
-    resources = evaluate_tiltfile(dapr_installed=False).resources()
-    assert "redis" in resources and "postgres" not in resources
+    tilt = evaluate_tiltfile(dapr_installed=False)
+    assert "redis" in tilt.resources() and "postgres" not in tilt.resources()
+    applied = {(d["kind"], d["metadata"]["name"]): d for d in _applied(tilt)}
+    assert applied[("Component", "statestore")]["spec"]["type"] == "state.redis"
+    assert ("Deployment", "postgres") not in applied
 
 
 def test_local_runs_use_the_same_component_file() -> None:
