@@ -40,8 +40,10 @@ class InstanceActive(InstanceExists):
 
 
 # daprd 1.18 reads a workflow's metadata and its inbox/history keys in two steps; a save between
-# them makes the load fail with this message, before anything is written. It asks to be retried.
-_TRANSIENT_READ = "transient store read failure"
+# them makes the load fail with the first message, before anything is written. It asks to be
+# retried. The second is the same load failing in the store itself (LoadWorkflowState), as when
+# daprd's pooled connection died with a killed PostgreSQL: also before anything is written.
+_TRANSIENT_READ = ("transient store read failure", "failed to load workflow metadata")
 _NOT_FOUND = "no such instance"
 _ID_IN_USE = ("already exists", "awaiting an activity result")
 # A rerun into an id that any instance has, finished or not.
@@ -60,7 +62,7 @@ def classify(error: grpc.aio.AioRpcError, changes: str | None = None) -> Excepti
         return OutcomeUnknown(changes, details)
     if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return SidecarUnavailable(details)
-    if _TRANSIENT_READ in details:
+    if any(marker in details for marker in _TRANSIENT_READ):
         return TransientRead(details)
     if _NOT_FOUND in details:
         return InstanceNotFound(details)

@@ -65,6 +65,16 @@ def test_persistent_transient_error_becomes_unavailable() -> None:
         purge_with(stub)
 
 
+def test_store_failing_the_load_is_retried_then_unavailable_not_a_rejection() -> None:
+    # As daprd says it when its pooled connection died with a killed PostgreSQL.
+    lost = "failed to load workflow metadata: unexpected EOF"
+    stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, lost))
+    assert purge_with(stub) == 1 and stub.calls == 2
+    stub = FlakyStub(*[rpc_error(grpc.StatusCode.UNKNOWN, lost)] * 10)
+    with pytest.raises(SidecarUnavailable):
+        purge_with(stub)
+
+
 def test_unreachable_sidecar_is_unavailable_without_retry() -> None:
     stub = FlakyStub(rpc_error(grpc.StatusCode.UNAVAILABLE, "connection refused"))
     with pytest.raises(SidecarUnavailable):
