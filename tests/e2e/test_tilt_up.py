@@ -175,9 +175,12 @@ def test_jaeger_holds_one_workflow_trace_with_app_and_sidecar_spans(api: httpx.C
         finished(api, instance)
 
         def trace() -> dict[str, Any] | None:
-            found = httpx.get(f"{JAEGER_URL}/api/traces", timeout=10, params={
-                "service": "workflow-service-app", "start": str(since), "limit": "50",
-            }).json().get("data") or []
+            try:
+                found = httpx.get(f"{JAEGER_URL}/api/traces", timeout=10, params={
+                    "service": "workflow-service-app", "start": str(since), "limit": "50",
+                }).json().get("data") or []
+            except httpx.TransportError:
+                return None  # Tilt's forward to Jaeger not serving yet, or re-established
             for candidate in found:
                 services = {p["serviceName"] for p in candidate["processes"].values()}
                 started = any("start-workflow" in s["operationName"] for s in candidate["spans"])
