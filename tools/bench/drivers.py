@@ -1,5 +1,9 @@
 """How a scenario's workflows are started and awaited: through the sidecar's gRPC API, as the
-app's own client does, or through the HTTP API, as a user would."""
+app's own client does, or through the HTTP API, as a user would.
+
+The HTTP clients are aiohttp's: the driver shares the two cores with the stack it measures, and
+httpx's connection pool cost it several milliseconds of CPU per request with 30 or more
+connections in use (its own figure is the `driver` column)."""
 
 import asyncio
 import contextlib
@@ -9,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
+import aiohttp
 
 from app.sidecar import WorkflowClient
 from app.sidecar.errors import OutcomeUnknown, SidecarRejected, SidecarUnavailable
@@ -48,37 +52,46 @@ FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
 APPROVAL = {"order_id": "bench", "product": "Bench", "quantity": 1, "cost": 1e9}
 
 
-async def _started(api: httpx.AsyncClient, workflow: str, payload: object) -> str | None:
+def _session(base_url: str, connections: int) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=connections)
+    timeout = aiohttp.ClientTimeout(total=60)
+    return aiohttp.ClientSession(base_url, connector=connector, timeout=timeout)
+
+
+async def _started(api: aiohttp.ClientSession, workflow: str, payload: object) -> str | None:
     """POST /start-workflow; the status URL, or None when the start was refused."""
+    body = {"workflow": workflow, "input": payload}
     try:
-        started = await api.post("/start-workflow", json={"workflow": workflow, "input": payload})
-    except httpx.TransportError:
+        async with api.post("/start-workflow", json=body) as started:
+            await started.read()
+            return started.headers["Location"] if started.status == 202 else None
+    except aiohttp.ClientError:
         return None
-    return started.headers["Location"] if started.status_code == 202 else None
 
 
 async def _poll(
-    api: httpx.AsyncClient, url: str, every: float | None, polls: list[int]
+    api: aiohttp.ClientSession, url: str, every: float | None, polls: list[int]
 ) -> dict[str, Any]:
     """GET the status until it is terminal: every `every` seconds, or long-polling when None.
     Counts its requests in polls[0]."""
-    params = {"wait": 10} if every is None else None
+    params = {"wait": "10"} if every is None else None
     while True:
         try:
-            response = await api.get(url, params=params)
-        except httpx.TransportError:
+            async with api.get(url, params=params) as response:
+                state: dict[str, Any] = await response.json() if response.status == 200 else {}
+                status = response.status
+        except aiohttp.ClientConnectionError:
             continue  # a keep-alive connection closed under us: poll again
         polls[0] += 1
-        if response.status_code != 200:
-            return {"runtime_status": f"HTTP {response.status_code}"}
-        state: dict[str, Any] = response.json()
+        if status != 200:
+            return {"runtime_status": f"HTTP {status}"}
         if state.get("runtime_status") in FINISHED:
             return state
         if every is not None:
             await asyncio.sleep(every)
 
 
-async def _approvals(api: httpx.AsyncClient, count: int) -> list[str]:
+async def _approvals(api: aiohttp.ClientSession, count: int) -> list[str]:
     """The status URLs of `count` purchase approvals started to wait for a human."""
     started = await asyncio.gather(
         *(_started(api, "purchase_approval", APPROVAL) for _ in range(count))
@@ -96,13 +109,13 @@ def _pollers(
 
     async def poll_all() -> None:
         polls = [0]
-        limits = httpx.Limits(max_connections=len(urls))
-        async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as api:
+        async with _session(base_url, len(urls)) as api:
 
             async def poll(url: str) -> None:
                 while True:
-                    with contextlib.suppress(httpx.TransportError):
-                        await api.get(url)
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with api.get(url) as response:
+                            await response.read()
                     polls[0] += 1
                     if polls[0] == len(urls):
                         ready.set()
@@ -143,13 +156,17 @@ async def _polled(base_url: str, urls: list[str], every: float) -> AsyncIterator
             figures.update(requests=count.value - len(urls), cpu=cpu.value)
 
 
+async def _terminate(api: aiohttp.ClientSession, status_url: str) -> None:
+    async with api.post(f"/workflows/{status_url.rsplit('/', 1)[1]}/terminate") as response:
+        await response.read()
+
+
 async def via_http(stack: Stack, s: Scenario) -> Result:
     """As a user would: POST /start-workflow, then poll the status URL, with the long poll
     (?wait=10) or every s.poll_seconds; optionally while approvals wait and are polled too."""
     base, polls = stack.replicas[0].url, [0]
     every = None if s.waiting_approvals else s.poll_seconds
-    limits = httpx.Limits(max_connections=s.concurrency + s.waiting_approvals)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as api:
+    async with _session(base, s.concurrency + s.waiting_approvals) as api:
 
         async def one(i: int) -> bool:
             url = await _started(api, s.workflow, s.payload(i))
@@ -160,9 +177,7 @@ async def via_http(stack: Stack, s: Scenario) -> Result:
         approvals = await _approvals(api, s.waiting_approvals)
         async with _polled(base, approvals, s.poll_seconds or 0.05) as pollers:
             result = await _measure(stack, s, one)
-        await asyncio.gather(
-            *(api.post(f"/workflows/{u.rsplit('/', 1)[1]}/terminate") for u in approvals)
-        )
+        await asyncio.gather(*(_terminate(api, url) for url in approvals))
     how = "long polls /status?wait=10" if every is None else f"polls /status every {every:g} s"
     result.note = f"{how}; {polls[0]} status requests by the measured clients"
     if approvals:

@@ -69,10 +69,12 @@ class Meter:
         self._cpu0 = self._cpu()
 
     def _cpu(self) -> dict[str, float]:
-        """CPU seconds of each process and its descendants: PostgreSQL works in forked
-        backends."""
+        """CPU seconds of each process and its descendants (PostgreSQL works in forked
+        backends); the driver's own only, as the stack's processes are its descendants."""
         return {
-            name: sum(_cpu_seconds(p) for p in (pid, *descendants(pid)))
+            name: _cpu_seconds(pid, own=True)
+            if name == "driver"
+            else sum(_cpu_seconds(p) for p in (pid, *descendants(pid)))
             for name, pid in self.pids.items()
         }
 
@@ -99,13 +101,13 @@ class Meter:
         self.peak = {n: round(v, 1) for n, v in self.peak.items() if n in ("app-0", "daprd-0")}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system time of the process and of its children it has reaped."""
+def _cpu_seconds(pid: int, *, own: bool = False) -> float:
+    """User and system time of the process, and unless `own` of its children it has reaped."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0  # gone meanwhile
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11 : 13 if own else 15]) / os.sysconf("SC_CLK_TCK")
 
 
 async def drive(
