@@ -178,7 +178,7 @@ class Admission:
             )
 
 
-def admitted(request: Request, owner: CallerDep) -> RunningInstances:
+async def admitted(request: Request, owner: CallerDep) -> RunningInstances:
     """Pass the caller's start rate (by API key owner, else client address); 429 if over."""
     admission: Admission = request.app.state.admission
     client = request.client.host if request.client else "unknown"

@@ -1,4 +1,7 @@
-"""What handlers get through ``Depends``: the shared client, the settings, the caller's identity."""
+"""What handlers get through ``Depends``: the shared client, the settings, the caller's identity.
+
+Every dependency is ``async def``: FastAPI runs a plain ``def`` one in its thread pool, a hop
+that waits for the GIL the workflow worker's threads hold, on every request."""
 
 import secrets
 from typing import Annotated
@@ -20,17 +23,17 @@ _api_key = APIKeyHeader(
 )
 
 
-def get_client(request: Request) -> Sidecar:
+async def get_client(request: Request) -> Sidecar:
     client: Sidecar = request.app.state.client
     return client
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_statuses(request: Request) -> StatusCache:
+async def get_statuses(request: Request) -> StatusCache:
     statuses: StatusCache = request.app.state.statuses
     return statuses
 
@@ -40,7 +43,7 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 StatusesDep = Annotated[StatusCache, Depends(get_statuses)]
 
 
-def caller(
+async def caller(
     settings: SettingsDep, key: Annotated[str | None, Security(_api_key)] = None
 ) -> str | None:
     """The owner of the caller's API key; None when the service runs without keys."""

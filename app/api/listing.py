@@ -23,7 +23,7 @@ STORE_PAGE = 100
 MAX_CONCURRENT_SCANS = 4
 
 
-def scan_gate(request: Request) -> asyncio.Semaphore:
+async def scan_gate(request: Request) -> asyncio.Semaphore:
     gate: asyncio.Semaphore = request.app.state.scans
     return gate
 
