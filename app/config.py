@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         le=5,
         description="How old a running instance's /status may be (0: every poll reads the sidecar)",
     )
+    idle_status_max_age_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=30,
+        description="How old a running instance's /status may grow while reads find it unchanged "
+        "(waiting for an event or a timer); its end shows at once all the same",
+    )
     finished_status_max_age_seconds: float = Field(
         2.0,
         ge=0,

@@ -19,6 +19,7 @@ from app.readiness import Readiness
 from app.runtime import build_runtime
 from app.security.egress import parse_fixed_names
 from app.sidecar import Sidecar, WorkflowClient
+from app.sidecar.cache import StateLookup
 from app.telemetry import setup_tracing
 
 log = logging.getLogger("app")
@@ -58,7 +59,9 @@ def create_app(
         app.state.runtime, app.state.client = runtime, client
         app.state.statuses = status_cache(client, settings)
         app.state.readiness = Readiness(client, runtime)
-        counting = asyncio.create_task(app.state.admission.running.keep_counting(client))
+        # admission's rechecks go through the status cache: a recently polled end costs no call
+        lookup = StateLookup(app.state.statuses)
+        counting = asyncio.create_task(app.state.admission.running.keep_counting(lookup))
         try:
             yield
         finally:

@@ -42,7 +42,9 @@ def status_cache(client: Sidecar, settings: Settings) -> StatusCache:
         _status_json,
         running_max_age=settings.status_max_age_seconds,
         finished_max_age=settings.finished_status_max_age_seconds,
+        idle_max_age=settings.idle_status_max_age_seconds,
         max_entries=settings.status_cache_entries,
+        wait=client.wait,
     )
 
 

@@ -3,22 +3,27 @@
 Without it every poll is a gRPC call to daprd and a state-store read. Here a state read from the
 sidecar is kept, with the JSON the API answers with, and served again while it is young enough:
 
-- a running instance's state for up to ``running_max_age`` seconds (the staleness bound: a step,
-  and the end, show within it);
+- a running instance's state for up to ``running_max_age`` seconds (the staleness bound: a step
+  shows within it); each fresh read that finds it unchanged doubles that, up to
+  ``idle_max_age`` (an instance waiting for an event or a timer costs a read per
+  ``idle_max_age``, and its first step after the wait shows within that), and a change resets it;
 - a finished one (COMPLETED, FAILED, TERMINATED: immutable until purged) for up to
   ``finished_max_age`` seconds, which bounds how long a purge or a rerun through another replica
   can go unseen here; through this replica, ``forget()`` makes the next read fresh.
 
-A paced read (a poll of /status without ?wait) of a running instance whose state was read less
-than ``running_max_age`` ago waits until a fresh read is due and answers with that: a client
-polling faster than the bound is slowed to one answer per bound, and sees every change as soon
-as it would have anyway. Concurrent reads of one instance share one call (single-flight). A
+A paced read (a poll of /status without ?wait) of a running instance whose state is young waits
+until a fresh read is due, or until a newer state arrives, and answers with that: a client
+polling faster than the bound is slowed to one answer per bound. While a running instance is
+polled, one completion watch (the sidecar's WaitForInstanceCompletion, at most ``max_watches``
+at once) stands for all its pollers, so its end is answered as soon as the sidecar reports it
+stored, not at the next read. Concurrent reads of one instance share one call (single-flight). A
 state never replaces a newer one of the same instance, so a status never goes backwards here.
 The entries are a bounded LRU: at most ``max_entries`` instances are kept, the least recently
 read are dropped first.
 """
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -27,7 +32,9 @@ from dataclasses import dataclass
 from app.sidecar.convert import InstanceState
 
 Reader = Callable[[str], Awaitable[InstanceState | None]]
+Waiter = Callable[[str, float], Awaitable[InstanceState | None]]  # the state once finished
 Render = Callable[[InstanceState], bytes]
+WATCH_SECONDS = 30.0  # one completion watch; a poll after it lapses starts the next
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,16 @@ class Entry:
     state: InstanceState | None  # None: the sidecar knows no such instance
     body: bytes  # what the API answers with; empty when there is no state
     read_at: float
+    max_age: float  # served for this long after read_at
+
+
+def _same(old: InstanceState, new: InstanceState) -> bool:
+    """The same update of the same run: nothing changed between two reads."""
+    return (old.created_at, old.last_updated_at, old.runtime_status) == (
+        new.created_at,
+        new.last_updated_at,
+        new.runtime_status,
+    )
 
 
 def _newer(old: InstanceState | None, new: InstanceState | None) -> bool:
@@ -52,7 +69,8 @@ def _newer(old: InstanceState | None, new: InstanceState | None) -> bool:
 
 
 class StatusCache:
-    """Instance states read through `read`, kept while young enough, rendered once by `render`."""
+    """Instance states read through `read`, kept while young enough, rendered once by `render`;
+    with `wait`, a polled running instance's end is watched for."""
 
     def __init__(
         self,
@@ -62,74 +80,147 @@ class StatusCache:
         running_max_age: float,
         finished_max_age: float,
         max_entries: int,
+        idle_max_age: float | None = None,
+        wait: Waiter | None = None,
+        max_watches: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._read, self._render, self._clock = read, render, clock
+        self._read, self._render, self._wait, self._clock = read, render, wait, clock
         self.running_max_age, self.finished_max_age = running_max_age, finished_max_age
-        self.max_entries = max_entries
+        self.idle_max_age = running_max_age if idle_max_age is None else idle_max_age
+        self.max_entries, self.max_watches = max_entries, max_watches
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._flights: dict[str, asyncio.Task[Entry]] = {}
+        self._watches: dict[str, asyncio.Task[None]] = {}
+        self._wakers: dict[str, asyncio.Future[None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def watching(self) -> int:
+        return len(self._watches)
+
     async def get(self, instance_id: str, *, paced: bool = False) -> Entry:
         """The instance's state, at most its max age old; one sidecar call for concurrent reads.
-        Paced: a running state is not answered again before it is due for a fresh read."""
+        Paced: a running state is not answered again before it is due for a fresh read, unless
+        a newer one (its end, from the watch) arrives first."""
         entry = self._entries.get(instance_id)
         if entry is not None and self._young(entry):
             self._entries.move_to_end(instance_id)
             if not (paced and entry.state is not None and not entry.state.finished):
                 return entry
-            await asyncio.sleep(max(0.0, entry.read_at + self.running_max_age - self._clock()))
+            self._watch(instance_id)
+            due = entry.read_at + entry.max_age - self._clock()
+            waker = self._wakers.get(instance_id)
+            if waker is None or waker.done():
+                waker = self._wakers[instance_id] = asyncio.get_running_loop().create_future()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(waker), max(0.0, due))
             return await self.get(instance_id)
         flight = self._flights.get(instance_id)
         if flight is None:
             flight = asyncio.create_task(self._fetch(instance_id))
             self._flights[instance_id] = flight
         # shield: one reader's cancelled request must not cancel the others' shared call
-        return await asyncio.shield(flight)
+        entry = await asyncio.shield(flight)
+        if paced and entry.state is not None and not entry.state.finished:
+            self._watch(instance_id)
+        return entry
 
     def remember(self, state: InstanceState) -> Entry:
         """A state read elsewhere (a long poll's answer): kept if it is not older than ours."""
         old = self._entries.get(state.instance_id)
         if old is not None and not _newer(old.state, state):
             return old
-        entry = Entry(state, self._render(state), self._clock())
+        entry = self._entry(state, self._clock(), old)
         self._store(state.instance_id, entry)
         return entry
 
     def forget(self, instance_id: str) -> None:
         """This replica changed the instance (start, event, terminate, purge...): read it afresh.
-        A call already in flight still answers its readers, but is not kept."""
+        A call already in flight still answers its readers, but is not kept; paced readers
+        waiting on the old state read again now."""
         self._entries.pop(instance_id, None)
         self._flights.pop(instance_id, None)
+        watch = self._watches.pop(instance_id, None)
+        if watch is not None:
+            watch.cancel()
+        self._wake(instance_id)
 
     def _young(self, entry: Entry) -> bool:
-        finished = entry.state is not None and entry.state.finished
-        max_age = self.finished_max_age if finished else self.running_max_age
-        return self._clock() - entry.read_at < max_age
+        return self._clock() - entry.read_at < entry.max_age
+
+    def _entry(self, state: InstanceState | None, read_at: float, old: Entry | None) -> Entry:
+        """The entry for a state just read: how long it may be served follows from `old`."""
+        if state is None:
+            return Entry(None, b"", read_at, self.running_max_age)
+        if state.finished:
+            max_age = self.finished_max_age
+        elif old is not None and old.state is not None and _same(old.state, state):
+            max_age = min(max(old.max_age * 2, self.running_max_age), self.idle_max_age)
+        else:
+            max_age = self.running_max_age
+        return Entry(state, self._render(state), read_at, max_age)
 
     async def _fetch(self, instance_id: str) -> Entry:
         flight = asyncio.current_task()  # the future readers share, while it is in _flights
         try:
             read_at = self._clock()
             state = await self._read(instance_id)
-            entry = Entry(state, self._render(state) if state else b"", read_at)
             old = self._entries.get(instance_id)
             if old is not None and not _newer(old.state, state):
                 return old
+            entry = self._entry(state, read_at, old)
             if self._flights.get(instance_id) is flight:  # not forgotten meanwhile
                 self._store(instance_id, entry)
             return entry
         finally:
             if self._flights.get(instance_id) is flight:
                 self._flights.pop(instance_id)
+            self._wake(instance_id)  # paced readers look again, whatever this read gave
+
+    def _watch(self, instance_id: str) -> None:
+        """Watch a polled running instance for its end, once, within the bound on watches."""
+        if self._wait is None or instance_id in self._watches:
+            return
+        if len(self._watches) >= self.max_watches:
+            return  # polls still see the end within the max age
+        self._watches[instance_id] = asyncio.create_task(self._watch_one(instance_id))
+
+    async def _watch_one(self, instance_id: str) -> None:
+        assert self._wait is not None
+        watch = asyncio.current_task()
+        try:
+            state = await self._wait(instance_id, WATCH_SECONDS)
+        except Exception:  # the sidecar away or refusing: polls read on, the next one re-watches
+            state = None
+        finally:
+            if self._watches.get(instance_id) is watch:
+                self._watches.pop(instance_id)
+        if state is not None and state.finished:
+            self.remember(state)
+
+    def _wake(self, instance_id: str) -> None:
+        waker = self._wakers.pop(instance_id, None)
+        if waker is not None and not waker.done():
+            waker.set_result(None)
 
     def _store(self, instance_id: str, entry: Entry) -> None:
+        self._wake(instance_id)
         if self.running_max_age <= 0 and self.finished_max_age <= 0:
             return  # caching off: single-flight only
         self._entries[instance_id] = entry
         self._entries.move_to_end(instance_id)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+
+class StateLookup:
+    """The cache as admission's lookup: a recheck answered by a young entry costs no call."""
+
+    def __init__(self, cache: StatusCache) -> None:
+        self._cache = cache
+
+    async def get(self, instance_id: str) -> InstanceState | None:
+        return (await self._cache.get(instance_id)).state

@@ -87,7 +87,7 @@ class WorkflowClient:
     ) -> InstanceState | None:
         """Block until the instance finishes (server side), or None when the timeout passes."""
         request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=payloads)
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline, pause = asyncio.get_running_loop().time() + timeout, 0.1
         while (left := deadline - asyncio.get_running_loop().time()) > 0:
             try:
                 response = await self._stub.WaitForInstanceCompletion(
@@ -99,8 +99,10 @@ class WorkflowClient:
                     return None
                 if isinstance(classify(error), InstanceNotFound):
                     return None
-                # The instance's actor moved or restarted under the wait: wait again.
-                await asyncio.sleep(0.1)
+                # The instance's actor moved or restarted under the wait, or the sidecar is
+                # away: wait again, backing off up to 2 s.
+                await asyncio.sleep(min(pause, max(0.0, left)))
+                pause = min(pause * 2, 2.0)
         return None
 
     async def raise_event(self, instance_id: str, name: str, payload: Any) -> None:

@@ -228,3 +228,94 @@ def test_a_fast_poller_of_a_running_instance_gets_one_fresh_answer_per_bound() -
         assert store.reads == 2
 
     asyncio.run(scenario())
+
+
+def test_an_unchanged_running_instance_is_read_less_often_up_to_the_idle_bound() -> None:
+    store, clock = Store(), Clock()
+    statuses = StatusCache(
+        store.read,
+        lambda s: s.runtime_status.encode(),
+        running_max_age=0.25,
+        finished_max_age=2.0,
+        idle_max_age=1.0,
+        max_entries=10,
+        clock=clock,
+    )
+    store.states["a"] = state("a")
+
+    async def ages() -> list[float]:
+        seen = []
+        for _ in range(5):
+            entry = await statuses.get("a")
+            seen.append(entry.max_age)
+            clock.now += entry.max_age  # the next read is due
+        return seen
+
+    async def scenario() -> None:
+        assert await ages() == [0.25, 0.5, 1.0, 1.0, 1.0]  # waiting: doubled up to the bound
+        store.states["a"] = state("a", seconds=5)  # a step
+        assert (await statuses.get("a")).max_age == 0.25  # a change resets it
+        assert store.reads == 6
+
+    asyncio.run(scenario())
+
+
+class Watched(Store):
+    """A store whose completion waits are held until `end` is set, and counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+        self.end = asyncio.Event()
+
+    async def wait(self, instance_id: str, timeout: float) -> InstanceState | None:
+        self.waits += 1
+        await self.end.wait()
+        return self.states.get(instance_id)
+
+
+def watched(store: Watched, running: float = 5.0, watches: int = 10) -> StatusCache:
+    return StatusCache(
+        store.read,
+        lambda s: s.runtime_status.encode(),
+        running_max_age=running,
+        finished_max_age=2.0,
+        max_entries=10,
+        wait=store.wait,
+        max_watches=watches,
+    )
+
+
+def test_a_paced_poll_answers_the_end_as_soon_as_the_one_watch_sees_it() -> None:
+    async def scenario() -> None:
+        store = Watched()
+        statuses = watched(store)  # a long bound: only the watch can answer early
+        store.states["a"] = state("a")
+        await statuses.get("a", paced=True)
+        pollers = [asyncio.create_task(statuses.get("a", paced=True)) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        assert not any(p.done() for p in pollers)  # held: nothing new yet
+        assert store.waits == 1 and statuses.watching == 1  # one watch for all its pollers
+        store.states["a"] = state("a", "COMPLETED", 1)
+        store.end.set()
+        answers = await asyncio.wait_for(asyncio.gather(*pollers), 1.0)
+        assert {a.body for a in answers} == {b"COMPLETED"}
+        assert store.reads == 1  # the watch's answer, not a read, ended the wait
+        assert statuses.watching == 0
+
+    asyncio.run(scenario())
+
+
+def test_watches_are_bounded_and_forget_ends_one() -> None:
+    async def scenario() -> None:
+        store = Watched()
+        statuses = watched(store, watches=2)
+        for name in "abc":
+            store.states[name] = state(name)
+            await statuses.get(name, paced=True)
+        assert statuses.watching == 2  # "c" is polled by the max age alone
+        statuses.forget("a")
+        await asyncio.sleep(0)
+        assert statuses.watching == 1
+
+    asyncio.run(scenario())
