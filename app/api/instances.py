@@ -101,8 +101,10 @@ async def get_status(
     ] = 0,
 ) -> Response:
     """The instance's status, input, output, custom status and failure. A running instance's
-    status is at most APP_STATUS_MAX_AGE_SECONDS old (0.25 s by default); polled faster than
-    that, the answer waits for the next fresh read. Or long-poll with ?wait=."""
+    status is at most APP_STATUS_MAX_AGE_SECONDS old (0.25 s by default), up to
+    APP_IDLE_STATUS_MAX_AGE_SECONDS (2 s) while it waits unchanged; its end shows as soon as it
+    is stored. Polled faster than that, the answer waits for a fresh read or the end. Or
+    long-poll with ?wait=."""
     entry = await statuses.get(instance_id, paced=not wait)
     if wait and entry.state is not None and not entry.state.finished:
         finished = await client.wait(instance_id, timeout=wait)

@@ -213,7 +213,8 @@ class StatusCache:
         self._entries[instance_id] = entry
         self._entries.move_to_end(instance_id)
         while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            dropped, _ = self._entries.popitem(last=False)
+            self._wake(dropped)  # its waker too: wakers never outnumber the entries for long
 
 
 class StateLookup:
