@@ -20,7 +20,7 @@ from app.api.models import (
 )
 from app.config import Settings
 from app.sidecar import InstanceState, Sidecar
-from app.sidecar.cache import StatusCache
+from app.sidecar.cache import Entry, StatusCache
 from app.workflows.events import SignedEvent
 
 router = APIRouter(tags=["instances"])
@@ -89,6 +89,12 @@ async def current_status(instance_id: str, statuses: StatusCache) -> WorkflowSta
     return _status(entry.state)
 
 
+async def _waited(client: Sidecar, statuses: StatusCache, instance_id: str, wait: float) -> Entry:
+    """The long poll: the state once finished, else after `wait` seconds a fresh read."""
+    finished = await client.wait(instance_id, timeout=wait)
+    return statuses.remember(finished) if finished else await statuses.get(instance_id)
+
+
 @router.get("/status/{instance_id}", response_model=WorkflowStatus, responses=error_responses(404))
 async def get_status(
     instance_id: InstanceIdPath,
@@ -105,10 +111,12 @@ async def get_status(
     APP_IDLE_STATUS_MAX_AGE_SECONDS (2 s) while it waits unchanged; its end shows as soon as it
     is stored. Polled faster than that, the answer waits for a fresh read or the end. Or
     long-poll with ?wait=."""
-    entry = await statuses.get(instance_id, paced=not wait)
-    if wait and entry.state is not None and not entry.state.finished:
-        finished = await client.wait(instance_id, timeout=wait)
-        entry = statuses.remember(finished) if finished else await statuses.get(instance_id)
+    if wait and statuses.may_be_running(instance_id):  # no read first: the wait answers
+        entry = await _waited(client, statuses, instance_id, wait)
+    else:
+        entry = await statuses.get(instance_id, paced=not wait)
+        if wait and entry.state is not None and not entry.state.finished:
+            entry = await _waited(client, statuses, instance_id, wait)
     if entry.state is None:
         raise not_found(instance_id)
     headers = {} if entry.state.finished else {"Retry-After": str(settings.retry_after_seconds)}

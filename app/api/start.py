@@ -90,6 +90,7 @@ async def _start(
         raise in_use from None
     finally:
         statuses.forget(instance_id)  # a rerun of a finished id: its old status is gone
+    statuses.started(instance_id)
     response.headers.update(accepted_headers(instance_id, settings))
     base = f"/workflows/{instance_id}"
     return StartResponse(

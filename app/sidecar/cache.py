@@ -93,6 +93,7 @@ class StatusCache:
         self._flights: dict[str, asyncio.Task[Entry]] = {}
         self._watches: dict[str, asyncio.Task[None]] = {}
         self._wakers: dict[str, asyncio.Future[None]] = {}
+        self._started: OrderedDict[str, None] = OrderedDict()  # started here, not purged here
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -128,6 +129,22 @@ class StatusCache:
             self._watch(instance_id)
         return entry
 
+    def started(self, instance_id: str) -> None:
+        """This replica started the instance: it exists, so a long poll can wait at once."""
+        self.forget(instance_id)
+        self._started[instance_id] = None
+        while len(self._started) > self.max_entries:
+            self._started.popitem(last=False)
+
+    def may_be_running(self, instance_id: str) -> bool:
+        """Known to exist, and not known to be finished: started here, or young and running.
+        (A wait on an id the sidecar does not know lasts its whole timeout, so only these are
+        waited for before a read.)"""
+        entry = self._entries.get(instance_id)
+        if entry is not None and self._young(entry):
+            return entry.state is not None and not entry.state.finished
+        return instance_id in self._started
+
     def remember(self, state: InstanceState) -> Entry:
         """A state read elsewhere (a long poll's answer): kept if it is not older than ours."""
         old = self._entries.get(state.instance_id)
@@ -143,6 +160,7 @@ class StatusCache:
         waiting on the old state read again now."""
         self._entries.pop(instance_id, None)
         self._flights.pop(instance_id, None)
+        self._started.pop(instance_id, None)
         watch = self._watches.pop(instance_id, None)
         if watch is not None:
             watch.cancel()

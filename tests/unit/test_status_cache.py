@@ -319,3 +319,29 @@ def test_watches_are_bounded_and_forget_ends_one() -> None:
         assert statuses.watching == 1
 
     asyncio.run(scenario())
+
+
+def test_a_long_poll_waits_without_a_read_only_for_instances_known_to_exist() -> None:
+    # A wait on an id the sidecar does not know lasts its whole timeout: only an instance
+    # started here, or read running a moment ago, is waited for before a read.
+    store, clock = Store(), Clock()
+    statuses = cache(store, clock, entries=2)
+
+    async def scenario() -> None:
+        assert not statuses.may_be_running("unknown")
+        statuses.started("a")
+        assert statuses.may_be_running("a") and store.reads == 0
+        statuses.forget("a")  # purged through this replica
+        assert not statuses.may_be_running("a")
+        store.states["b"] = state("b")
+        await statuses.get("b")
+        assert statuses.may_be_running("b")
+        store.states["b"] = state("b", "COMPLETED", 1)
+        clock.now += 1
+        await statuses.get("b")
+        assert not statuses.may_be_running("b")  # finished: answered from memory
+        for name in "cde":
+            statuses.started(name)
+        assert not statuses.may_be_running("c")  # bounded like the entries
+
+    asyncio.run(scenario())

@@ -49,6 +49,9 @@ async def via_client(stack: Stack, s: Scenario) -> Result:
 
 
 FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
+# The measured run starts this long after every waiting approval was first polled: the steady
+# state of approvals that wait for a human, not the first seconds after they were started.
+POLLED_BEFORE_SECONDS = 5.0
 APPROVAL = {"order_id": "bench", "product": "Bench", "quantity": 1, "cost": 1e9}
 
 
@@ -104,7 +107,8 @@ def _pollers(
 ) -> None:
     """In a process of its own (so that its clients do not slow the measured ones' event loop):
     poll each URL every `every` seconds, set `ready` once each was polled, until `stop` is set.
-    The requests made go to `count`, the CPU seconds this process used to `cpu`."""
+    The requests made so far go to `count`, the CPU seconds this process used to `cpu`, both
+    updated every 0.1 s."""
     ready, stop = events
 
     async def poll_all() -> None:
@@ -123,20 +127,21 @@ def _pollers(
 
             tasks = [asyncio.create_task(poll(url)) for url in urls]
             while not stop.is_set():
+                count.value, cpu.value = polls[0], time.process_time()
                 await asyncio.sleep(0.1)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        count.value = polls[0]
+        count.value, cpu.value = polls[0], time.process_time()
 
     asyncio.run(poll_all())
-    cpu.value = time.process_time()
 
 
 @contextlib.asynccontextmanager
 async def _polled(base_url: str, urls: list[str], every: float) -> AsyncIterator[dict[str, float]]:
-    """Clients polling each URL every `every` seconds, in a process of their own, from their
-    first round until the block ends; then the requests they made and the CPU they used."""
+    """Clients polling each URL every `every` seconds, in a process of their own, from
+    POLLED_BEFORE_SECONDS after their first round until the block ends; then the requests they
+    made and the CPU they used."""
     spawn = multiprocessing.get_context("spawn")
     ready, stop = spawn.Event(), spawn.Event()
     count, cpu = spawn.Value("q", 0), spawn.Value("d", 0.0)
@@ -147,13 +152,15 @@ async def _polled(base_url: str, urls: list[str], every: float) -> AsyncIterator
     if urls:
         pollers.start()
         await asyncio.to_thread(ready.wait, 120)
+        await asyncio.sleep(POLLED_BEFORE_SECONDS)  # approvals wait for minutes, not for a poll
+    before = (count.value, cpu.value)
     try:
         yield figures
     finally:
         if urls:
+            figures.update(requests=count.value - before[0], cpu=cpu.value - before[1])
             stop.set()
             await asyncio.to_thread(pollers.join)
-            figures.update(requests=count.value - len(urls), cpu=cpu.value)
 
 
 async def _terminate(api: aiohttp.ClientSession, status_url: str) -> None:
