@@ -40,13 +40,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413")
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 202 and running status")
     status_max_age_seconds: float = Field(
-        0.25,
+        1.0,
         ge=0,
         le=5,
         description="How old a running instance's /status may be (0: every poll reads the sidecar)",
     )
     idle_status_max_age_seconds: float = Field(
-        2.0,
+        5.0,
         ge=0,
         le=30,
         description="How old a running instance's /status may grow while reads find it unchanged "
