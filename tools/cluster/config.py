@@ -29,6 +29,7 @@ from tools.cluster.layout import (
     RUN,
     STATE,
 )
+from tools.cluster.volumes import CLASS, PROVISIONER
 
 SANS = ("DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,"
         f"DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:{API_SERVICE_IP},"
@@ -222,7 +223,8 @@ def corefile() -> Path:
 
 
 def addons() -> str:
-    """kube-dns pointing at CoreDNS on the bridge; where Tilt finds the local registry."""
+    """kube-dns pointing at CoreDNS on the bridge; where Tilt finds the local registry; the
+    default StorageClass (tools/cluster/volumes.py)."""
     return f"""apiVersion: v1
 kind: Service
 metadata:
@@ -257,4 +259,13 @@ data:
   localRegistryHosting.v1: |
     host: "{REGISTRY_NAME}"
     help: "A registry on this machine's loopback, started by `make cluster`"
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: {CLASS}
+  annotations: {{storageclass.kubernetes.io/is-default-class: "true"}}
+provisioner: {PROVISIONER}
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
 """

@@ -1,5 +1,6 @@
 """Boot and tear down the single-node cluster: registry, containerd, dockerd, etcd, the control
-plane, kubelet, kube-proxy and CoreDNS, each a process on this machine, stopped by its PID."""
+plane, kubelet, kube-proxy, CoreDNS and the volume provisioner, each a process on this machine,
+stopped by its PID."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -38,10 +40,12 @@ from tools.cluster.layout import (
     STATE,
 )
 from tools.cluster.progress import StageFailed
+from tools.paths import ROOT
 
 # Start order; teardown stops them in reverse.
 DAEMONS = ("registry", "containerd", "dockerd", "etcd", "kube-apiserver",
-           "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "coredns")
+           "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "coredns",
+           "volumes")
 TAG = ["-m", "comment", "--comment", "dapr-workflow-service cluster"]
 
 
@@ -69,9 +73,9 @@ def wait_for(what: str, ready: Callable[[], bool], timeout: float, log: str) -> 
     raise StageFailed(f"{what} not ready after {timeout:.0f}s (see {LOGS / log})")
 
 
-def _start(name: str, cmd: list[str]) -> None:
+def _start(name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
     if not host.running(name, PIDS):
-        host.start(name, cmd, PIDS, LOGS)
+        host.start(name, cmd, PIDS, LOGS, env)
 
 
 def _alive(name: str) -> Callable[[], bool]:
@@ -187,6 +191,8 @@ def node() -> None:
     wait_for("kube-system namespace", lambda: bool(kubectl("get", "ns", "kube-system", "-o",
                                                           "name", timeout=5)), 60, "")
     kubectl("apply", "-f", str(addons))
+    _start("volumes", [sys.executable, "-m", "tools.cluster.volumes"],
+           env={"PYTHONPATH": str(ROOT)})
     wait_for("node Ready", lambda: kubectl(
         "get", "node", NODE, "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
         timeout=5) == "True" or _alive("kubelet")(), 120, "kubelet.log")
