@@ -2,14 +2,15 @@
 
 They carry the names the Dockerfile, k8s/ and the Dapr chart use, and say what they are in a
 label. The Python base is a Debian bookworm root filesystem (Debian's python3 is 3.11) standing
-in for python:3.11-slim-bookworm; Redis is Debian's redis-server standing in for the official
-image; Jaeger, Dapr and CoreDNS are this machine's builds of the pinned sources; pause is
-compiled from Kubernetes' C source.
+in for python:3.11-slim-bookworm; Redis is Debian's redis-server and PostgreSQL Debian's server
+(with an entrypoint of its own, postgres-entrypoint.sh) standing in for the official images;
+Jaeger, Dapr and CoreDNS are this machine's builds of the pinned sources; pause is compiled from
+Kubernetes' C source.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -18,15 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.cluster import build
+from tools.cluster.debian import ROOTFS, move_user, package_version, rootfs
 from tools.cluster.layout import DOCKER_SOCK, REGISTRY, REGISTRY_NAME
 from tools.cluster.progress import StageFailed, say
 from tools.dapr_runtime import dapr_version
 from tools.paths import ROOT
 
 DOCKER = "/usr/bin/docker"
-ROOTFS = build.CACHE / "rootfs"
 PAUSE_TAG = "3.10"
 SANDBOX_IMAGE = f"{REGISTRY_NAME}/dapr-workflow-service/pause:{PAUSE_TAG}"
+POSTGRES_ENTRYPOINT = Path(__file__).with_name("postgres-entrypoint.sh")
+POSTGRES_ID = 999  # the official image's postgres user and group, which the manifest runs as
 
 
 @dataclass
@@ -39,7 +42,7 @@ class StandIn:
 
 def manifest_image(repository: str) -> str:
     """The image reference k8s/ uses for `repository`, e.g. redis -> redis:7.4.2."""
-    for path in sorted((ROOT / "k8s").glob("*.yaml")):
+    for path in sorted((ROOT / "k8s").rglob("*.yaml")):
         for ref in re.findall(r"image:\s*(\S+)", path.read_text()):
             if ref.rsplit(":", 1)[0] == repository:
                 return str(ref)
@@ -72,46 +75,19 @@ def _in_registry(ref: str) -> bool:
         return False
 
 
-def _mirror() -> str:
-    """The Debian mirror apt already uses on this machine."""
-    for source in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]:
-        text = source.read_text() if source.is_file() else ""
-        for uri in re.findall(r"(?:URIs:\s*|^deb\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
-            if uri.rstrip("/").endswith("/debian"):
-                return str(uri)
-    raise StageFailed("no Debian mirror in /etc/apt/sources.list*; debootstrap needs one")
-
-
-def rootfs(name: str, packages: tuple[str, ...], log: Path) -> Path:
-    """A minimal bookworm root filesystem with `packages`, built once (cached by package list)."""
-    key = hashlib.sha256(",".join(packages).encode()).hexdigest()[:10]
-    target = ROOTFS / f"{name}-bookworm-{key}"
-    if (target / "etc" / "os-release").exists():
-        return target
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    (ROOTFS / "debs").mkdir(parents=True, exist_ok=True)
-    say(f"      debootstrap bookworm + {', '.join(packages)} (log {log})")
-    with log.open("a") as sink:
-        subprocess.run(["nice", "-n", "10", "debootstrap", "--variant=minbase",
-                        f"--include={','.join(packages)}", f"--cache-dir={ROOTFS / 'debs'}",
-                        "bookworm", str(partial), _mirror()],
-                       stdout=sink, stderr=subprocess.STDOUT, check=True)
-    for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc",
-                 "usr/share/man", "usr/share/locale"):
-        shutil.rmtree(partial / junk, ignore_errors=True)
-        (partial / junk).mkdir(parents=True, exist_ok=True)
-    partial.rename(target)
-    return target
-
-
 def _import(image: StandIn, tree: Path) -> None:
     """One layer from `tree`, tagged with the stand-in's name, pushed to the registry."""
     tar = subprocess.run(["tar", "-C", str(tree), "--numeric-owner", "-c", "."],
                          capture_output=True, check=True).stdout
     label = f'LABEL org.opencontainers.image.description="stand-in: {image.what}"'
-    changes = [arg for change in [*image.changes, label] for arg in ("--change", change)]
-    docker("import", *changes, "-", image.ref, stdin=tar)
+    changes = [*image.changes, label]
+    # What `docker import --change` does not take (STOPSIGNAL), a build on top sets.
+    on_top = [change for change in changes if change.startswith("STOPSIGNAL ")]
+    docker("import", *[arg for change in changes if change not in on_top
+                       for arg in ("--change", change)], "-", image.ref, stdin=tar)
+    if on_top:
+        dockerfile = "\n".join([f"FROM {image.ref}", *on_top, ""])
+        docker("build", "--quiet", "--tag", image.ref, "-", stdin=dockerfile.encode())
     if image.push:
         official = "/" not in image.ref.split(":")[0]
         local = f"{REGISTRY}/{'library/' if official else ''}{image.ref}"
@@ -139,11 +115,40 @@ def _pause(log: Path) -> Path:
     return out
 
 
+def _postgres(log: Path) -> tuple[StandIn, Path]:
+    """Debian's server of the manifest's major version as the official image lays it out: user
+    postgres with id 999, PGDATA under /var/lib/postgresql/data, the entrypoint."""
+    ref = manifest_image("postgres")
+    major = ref.rsplit(":", 1)[1].split(".")[0]
+    package = f"postgresql-{major}"
+    tree = rootfs("postgres", (package,), log)
+    move_user(tree, "postgres", POSTGRES_ID)
+    # The cluster the package's install made, and ssl-cert's generated key: not for an image.
+    for made in (f"etc/postgresql/{major}", f"var/lib/postgresql/{major}"):
+        shutil.rmtree(tree / made, ignore_errors=True)
+    (tree / "etc/ssl/private/ssl-cert-snakeoil.key").unlink(missing_ok=True)
+    for cert in (tree / "etc/ssl/certs").iterdir():
+        if cert.name.startswith("ssl-cert-snakeoil") or not cert.exists():  # or links to it
+            cert.unlink()
+    for directory, mode in (("var/lib/postgresql/data", 0o1777), ("run/postgresql", 0o3777)):
+        (tree / directory).mkdir(parents=True, exist_ok=True)
+        os.chown(tree / directory, POSTGRES_ID, POSTGRES_ID)
+        (tree / directory).chmod(mode)
+    shutil.copy2(POSTGRES_ENTRYPOINT, tree / "usr/local/bin" / POSTGRES_ENTRYPOINT.name)
+    path = f"/usr/lib/postgresql/{major}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
+    image = StandIn(ref, f"Debian's {package} {package_version(tree, package)}", [
+        f"ENV PATH={path}", "ENV PGDATA=/var/lib/postgresql/data", "ENV LANG=C.UTF-8",
+        f"USER {POSTGRES_ID}:{POSTGRES_ID}", "STOPSIGNAL SIGINT", "EXPOSE 5432",
+        f'ENTRYPOINT ["/usr/local/bin/{POSTGRES_ENTRYPOINT.name}"]', 'CMD ["postgres"]'])
+    return image, tree
+
+
 def ensure(log: Path) -> list[str]:
     """Build and push every missing stand-in; returns the lines that say what stands in."""
     dapr = build.tool("dapr").directory
     jaeger_bin = build.tool("jaeger").directory / "jaeger"
     said = []
+    postgres, postgres_tree = _postgres(log)
     plan: list[tuple[StandIn, str]] = [
         (StandIn(python_base(), "Debian bookworm with Debian's python3 (3.11), this machine's "
                  "CA bundle for pip", ["ENV LANG=C.UTF-8",
@@ -151,6 +156,7 @@ def ensure(log: Path) -> list[str]:
                                        'CMD ["python3"]'], push=False), "python"),
         (StandIn(manifest_image("redis"), "Debian's redis-server 7.0.15",
                  ["WORKDIR /data", 'CMD ["redis-server"]']), "redis"),
+        (postgres, "postgres"),
         (StandIn(manifest_image("jaegertracing/jaeger"),
                  f"Jaeger built here from {build.version('github.com/jaegertracing/jaeger')}",
                  ["ENV JAEGER_LISTEN_HOST=0.0.0.0", "USER 10001",
@@ -178,6 +184,8 @@ def ensure(log: Path) -> list[str]:
         elif kind == "redis":
             tree = rootfs("redis", ("redis-server",), log)
             (tree / "data").mkdir(exist_ok=True)
+        elif kind == "postgres":
+            tree = postgres_tree
         elif kind == "jaeger":
             tree = _binaries_tree({"cmd/jaeger/jaeger-linux": jaeger_bin}, ROOTFS / "jaeger")
         elif kind == "pause":
