@@ -159,8 +159,9 @@ def test_app_waits_for_the_state_store_before_its_sidecar_starts(
 ) -> None:
     pod = find(manifests, "Deployment", APP_ID)["spec"]["template"]["spec"]
     [wait] = pod["initContainers"]
-    host, port = meta(find(dapr_resources, "Component", "statestore"))["redisHost"].split(":")
-    assert wait["image"] == APP_ID and f'("{host}", {port})' in wait["command"][-1]
+    address = meta(find(dapr_resources, "Component", "statestore"))["redisHost"]
+    assert wait["image"] == APP_ID and "STATE_STORE_ADDRESS" in wait["command"][-1]
+    assert wait["env"] == [{"name": "STATE_STORE_ADDRESS", "value": address}]
 
 
 def test_redis_runs_the_same_with_any_image(manifests: list[dict[str, Any]]) -> None:

@@ -134,6 +134,17 @@ def test_tiltfile_swaps_redis_for_postgres(tilt: TiltCalls) -> None:
     assert ("Configuration", "daprconfig") in applied
 
 
+def test_app_waits_for_the_postgres_service_before_its_sidecar_starts(
+    tilt: TiltCalls, server: list[dict[str, Any]]
+) -> None:
+    fields = _credentials()
+    find(server, "Service", fields["host"])
+    app = find(_applied(tilt), "Deployment", "workflow-service")["spec"]["template"]["spec"]
+    [wait] = [c for c in app["initContainers"] if c["name"] == "wait-for-state-store"]
+    assert wait["env"] == [{"name": "STATE_STORE_ADDRESS",
+                            "value": f"{fields['host']}:{fields['port']}"}]
+
+
 def test_tiltfile_keeps_redis_by_default() -> None:
     tilt = evaluate_tiltfile(dapr_installed=False)
     assert "redis" in tilt.resources() and "postgres" not in tilt.resources()
