@@ -72,24 +72,34 @@ def _free_port() -> int:
 
 
 class Tilt:
-    """`tilt ci`, then `tilt up` in the background for its port forwards, then `tilt down`."""
+    """`tilt ci`, then `tilt up` in the background for its port forwards, then `tilt down`; each
+    with `args` for the Tiltfile (after `--`, e.g. `--store postgres`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *args: str) -> None:
+        self.args = ["--", *args] if args else []
+        self.shown = " ".join(["", *self.args])  # in timings: "tilt ci -- --store postgres"
         self.port = _free_port()
         self.up: subprocess.Popen[bytes] | None = None
         self.down_done = False
+        self.up_log = self.log("up")
         LOGS.mkdir(parents=True, exist_ok=True)
 
-    def _tilt(self, *args: str, log: str, timeout: float) -> None:
-        path = LOGS / log
+    def log(self, command: str) -> Path:
+        words = ["tilt", command, *(arg.lstrip("-") for arg in self.args[1:])]
+        return LOGS / f"{'-'.join(words)}.log"  # tilt-up.log, tilt-up-store-postgres.log
+
+    def _command(self, command: str, *options: str) -> list[str]:
+        return ["tilt", command, *options, *self.args]
+
+    def _tilt(self, command: str, *options: str, timeout: float) -> None:
+        path = self.log(command)
         with path.open("w") as sink:
-            code = subprocess.run(["tilt", *args], cwd=ROOT, stdout=sink,
+            code = subprocess.run(self._command(command, *options), cwd=ROOT, stdout=sink,
                                   stderr=subprocess.STDOUT, timeout=timeout, check=False)
-        assert code.returncode == 0, f"tilt {args[0]} failed; log {path}:\n" + _tail(path)
+        assert code.returncode == 0, f"tilt {command} failed; log {path}:\n" + _tail(path)
 
     def ci(self) -> None:
-        self._tilt("ci", "--port", str(self.port), "--timeout", "15m", log="tilt-ci.log",
-                   timeout=1000)
+        self._tilt("ci", "--port", str(self.port), "--timeout", "15m", timeout=1000)
 
     def start_up(self) -> None:
         for url in (APP_URL, JAEGER_URL):
@@ -98,14 +108,14 @@ class Tilt:
                 # A forward whose port is taken only logs an error; the checks would then talk
                 # to whatever holds the port.
                 assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is taken"
-        sink = (LOGS / "tilt-up.log").open("w")
-        self.up = subprocess.Popen(["tilt", "up", "--stream", "--port", str(self.port)],
+        sink = self.up_log.open("w")
+        self.up = subprocess.Popen(self._command("up", "--stream", "--port", str(self.port)),
                                    cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         wait_until("Tilt's forward to the service", lambda: _ready(APP_URL), 300,
-                   log=LOGS / "tilt-up.log")
+                   log=self.up_log)
         wait_until("Tilt's forward to Jaeger", lambda: _ready(JAEGER_URL, "/"), 120,
-                   log=LOGS / "tilt-up.log")
+                   log=self.up_log)
 
     def stop_up(self) -> None:
         if self.up and self.up.poll() is None:
@@ -121,7 +131,7 @@ class Tilt:
         self.stop_up()
         if not self.down_done:
             self.down_done = True
-            self._tilt("down", log="tilt-down.log", timeout=600)
+            self._tilt("down", timeout=600)
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -147,24 +157,43 @@ def wait_until(what: str, check: Any, timeout: float, log: Path | None = None,
     raise AssertionError(f"{what}: not within {timeout:.0f}s{where}")
 
 
-@pytest.fixture(scope="session")
-def tilt() -> Iterator[Tilt]:
-    context = kubectl("config", "current-context").strip()
-    note(f"cluster: kube context {context}")
-    session = Tilt()
+@contextmanager
+def deployed(*args: str, what: str) -> Iterator[Tilt]:
+    """`tilt ci` and `tilt up` with the Tiltfile's `args`; `tilt down` unless a test did."""
+    session = Tilt(*args)
     try:
-        with timed("tilt ci (Dapr control plane, Redis, Jaeger, components, the service)"):
+        with timed(f"tilt ci{session.shown} ({what})"):
             session.ci()
         with timed("tilt up until its port forwards answer"):
             session.start_up()
         yield session
     finally:
         if not session.down_done:  # a test stopped early: still leave nothing deployed
-            with timed("tilt down"):
+            with timed(f"tilt down{session.shown}"):
                 session.down()
 
 
-@pytest.fixture(scope="session")
+def tilt_down_leaves_nothing(tilt: Tilt) -> None:
+    """`tilt down` removes the service, the store, Jaeger and the Dapr control plane."""
+    with timed(f"tilt down{tilt.shown}"):
+        tilt.down()
+    left = kubectl("get", "deployments,services,networkpolicies", "-l",
+                   "app.kubernetes.io/part-of=workflow-service", "-o", "name")
+    assert left.strip() == ""
+    assert kubectl("get", "deployment", "dapr-operator", "-n", "dapr-system",
+                   "--ignore-not-found", "-o", "name").strip() == ""
+
+
+# One deployment per test module, down before the next module's comes up (they share the
+# forwarded ports). A module deploying something else overrides `tilt`.
+@pytest.fixture(scope="module")
+def tilt() -> Iterator[Tilt]:
+    note(f"cluster: kube context {kubectl('config', 'current-context').strip()}")
+    with deployed(what="Dapr control plane, Redis, Jaeger, components, the service") as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
 def api(tilt: Tilt) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=APP_URL, timeout=60) as client:
         yield client

@@ -2,7 +2,7 @@
 Swagger's JSON and a trace in Jaeger through Tilt's port forwards; the deploy defaults on the
 running pods; then faults: the app pod deleted mid-workflow, two replicas, Redis restarted.
 
-The tests run in file order, on one deployment (the session's `tilt` fixture).
+The tests run in file order, on one deployment (the module's `tilt` fixture).
 """
 
 from __future__ import annotations
@@ -10,20 +10,29 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.calls import (
+    approve,
+    completed_and_waiting,
+    finished,
+    order,
+    running,
+    start,
+    task,
+    uid,
+)
 from tests.e2e.conftest import (
     APP_URL,
     JAEGER_URL,
-    LOGS,
     TIMINGS,
     Tilt,
     kubectl,
     note,
+    tilt_down_leaves_nothing,
     timed,
     wait_until,
 )
@@ -32,60 +41,6 @@ from tools.paths import ROOT
 pytestmark = pytest.mark.e2e
 APP = "app.kubernetes.io/name=workflow-service"
 REDIS = "app.kubernetes.io/name=redis"
-
-
-def start(api: httpx.Client, workflow: str, body: dict[str, Any], instance_id: str) -> None:
-    response = api.post(f"/workflows/{workflow}", params={"instance_id": instance_id}, json=body)
-    assert response.status_code == 202, response.text
-
-
-def status(api: httpx.Client, instance_id: str, wait: float = 0) -> dict[str, Any]:
-    params = {"wait": str(wait)} if wait else {}
-    response = api.get(f"/status/{instance_id}", params=params, timeout=wait + 30)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def finished(api: httpx.Client, instance_id: str, timeout: float = 180) -> dict[str, Any]:
-    """Poll (long polls, retried across restarts) until the instance is no longer running."""
-    def done() -> dict[str, Any] | None:
-        try:
-            body = status(api, instance_id, wait=20)
-        except (httpx.HTTPError, AssertionError):
-            time.sleep(1)
-            return None
-        return body if body["runtime_status"] not in ("RUNNING", "PENDING") else None
-    return dict(wait_until(f"{instance_id} to finish", done, timeout, interval=0))
-
-
-def running(api: httpx.Client, instance_id: str) -> None:
-    wait_until(f"{instance_id} RUNNING", lambda: status(api, instance_id)["runtime_status"]
-               == "RUNNING", 60)
-
-
-def approve(api: httpx.Client, instance_id: str, approved: bool, approver: str) -> None:
-    def raised() -> bool:
-        try:
-            response = api.post(f"/workflows/{instance_id}/events/approval_received",
-                                json={"approved": approved, "approver": approver})
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 202
-    wait_until(f"approval event for {instance_id}", raised, 120, interval=2)
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def order(instance_id: str, cost: int = 5000) -> dict[str, Any]:
-    return {"order_id": instance_id, "product": "Laptop", "quantity": 2, "cost": cost,
-            "approval_timeout_seconds": 600}
-
-
-def task(task_id: str) -> dict[str, str]:
-    return {"task_id": task_id, "title": "URGENT: fix login",
-            "description": "The login API returns 500"}
 
 
 def app_ready(timeout: float = 300) -> None:
@@ -152,7 +107,7 @@ def test_swagger_ui_and_its_openapi_json(api: httpx.Client) -> None:
 
 
 def test_live_update_syncs_a_saved_file_and_uvicorn_reloads(tilt: Tilt) -> None:
-    log = LOGS / "tilt-up.log"
+    log = tilt.up_log
     before = log.read_text(errors="replace").count("Reloading...")
     saved = time.monotonic()
     (ROOT / "app" / "__init__.py").touch()  # a save, content unchanged
@@ -256,11 +211,7 @@ def test_two_replicas_share_the_workflows(api: httpx.Client) -> None:
 
 def test_redis_restart_keeps_the_service_not_the_state(api: httpx.Client) -> None:
     with timed("fault: Redis pod restarted"):
-        done, waiting = uid("chain"), uid("order")
-        start(api, "task_chaining", task(done), done)
-        assert finished(api, done)["runtime_status"] == "COMPLETED"
-        start(api, "purchase_approval", order(waiting), waiting)
-        running(api, waiting)
+        done, waiting = completed_and_waiting(api)
         kubectl("delete", "pod", "-l", REDIS, "--wait=true", timeout=180)
         kubectl("rollout", "status", "deployment/redis", "--timeout=180s", timeout=190)
         after = uid("chain")
@@ -282,10 +233,4 @@ def test_redis_restart_keeps_the_service_not_the_state(api: httpx.Client) -> Non
 
 
 def test_tilt_down_removes_what_tilt_up_created(tilt: Tilt) -> None:
-    with timed("tilt down"):
-        tilt.down()
-    left = kubectl("get", "deployments,services,networkpolicies", "-l",
-                   "app.kubernetes.io/part-of=workflow-service", "-o", "name")
-    assert left.strip() == ""
-    assert kubectl("get", "deployment", "dapr-operator", "-n", "dapr-system",
-                   "--ignore-not-found", "-o", "name").strip() == ""
+    tilt_down_leaves_nothing(tilt)
