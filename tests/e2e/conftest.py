@@ -195,5 +195,8 @@ def tilt() -> Iterator[Tilt]:
 
 @pytest.fixture(scope="module")
 def api(tilt: Tilt) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=APP_URL, timeout=60) as client:
+    # A connection per request: a kept-alive one through Tilt's forward can be dead without the
+    # client knowing (uvicorn's reload after the live-update check drops the pod's side).
+    headers = {"Connection": "close"}
+    with httpx.Client(base_url=APP_URL, timeout=60, headers=headers) as client:
         yield client
