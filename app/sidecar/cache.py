@@ -13,11 +13,13 @@ sidecar is kept, with the JSON the API answers with, and served again while it i
 
 A paced read (a poll of /status without ?wait) of a running instance whose state is young waits
 until a fresh read is due, or until a newer state arrives, and answers with that: a client
-polling faster than the bound is slowed to one answer per bound. While a running instance is
-polled, one completion watch (the sidecar's WaitForInstanceCompletion, at most ``max_watches``
-at once) stands for all its pollers, so its end is answered as soon as the sidecar reports it
-stored, not at the next read. Concurrent reads of one instance share one call (single-flight). A
-state never replaces a newer one of the same instance, so a status never goes backwards here.
+polling faster than the bound is slowed to one answer per bound. A start through this replica
+counts as a first answer: a paced read within ``running_max_age`` of it waits the same way.
+While a running instance is polled, one completion watch (the sidecar's
+WaitForInstanceCompletion, at most ``max_watches`` at once) stands for all its pollers, so its
+end is answered as soon as the sidecar reports it stored, not at the next read. Concurrent reads
+of one instance share one call (single-flight). A state never replaces a newer one of the same
+instance, so a status never goes backwards here.
 The entries are a bounded LRU: at most ``max_entries`` instances are kept, the least recently
 read are dropped first.
 """
@@ -93,7 +95,7 @@ class StatusCache:
         self._flights: dict[str, asyncio.Task[Entry]] = {}
         self._watches: dict[str, asyncio.Task[None]] = {}
         self._wakers: dict[str, asyncio.Future[None]] = {}
-        self._started: OrderedDict[str, None] = OrderedDict()  # started here, not purged here
+        self._started: OrderedDict[str, float] = OrderedDict()  # started here: when
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -111,13 +113,12 @@ class StatusCache:
             self._entries.move_to_end(instance_id)
             if not (paced and entry.state is not None and not entry.state.finished):
                 return entry
-            self._watch(instance_id)
-            due = entry.read_at + entry.max_age - self._clock()
-            waker = self._wakers.get(instance_id)
-            if waker is None or waker.done():
-                waker = self._wakers[instance_id] = asyncio.get_running_loop().create_future()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(waker), max(0.0, due))
+            await self._held(instance_id, entry.read_at + entry.max_age)
+            return await self.get(instance_id)
+        since = self._started.get(instance_id)  # the start's answer was the first
+        due = None if since is None else since + self.running_max_age
+        if paced and entry is None and due is not None and self._clock() < due:
+            await self._held(instance_id, due)
             return await self.get(instance_id)
         flight = self._flights.get(instance_id)
         if flight is None:
@@ -130,9 +131,10 @@ class StatusCache:
         return entry
 
     def started(self, instance_id: str) -> None:
-        """This replica started the instance: it exists, so a long poll can wait at once."""
+        """This replica started the instance: it exists, so a long poll can wait at once, and the
+        start's answer counts as a first read, so a paced poll right after it waits as above."""
         self.forget(instance_id)
-        self._started[instance_id] = None
+        self._started[instance_id] = self._clock()
         while len(self._started) > self.max_entries:
             self._started.popitem(last=False)
 
@@ -165,6 +167,15 @@ class StatusCache:
         if watch is not None:
             watch.cancel()
         self._wake(instance_id)
+
+    async def _held(self, instance_id: str, due: float) -> None:
+        """Until `due`, or until a newer state (the watch's end, a read, a forget) wakes it."""
+        self._watch(instance_id)
+        waker = self._wakers.get(instance_id)
+        if waker is None or waker.done():
+            waker = self._wakers[instance_id] = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waker), max(0.0, due - self._clock()))
 
     def _young(self, entry: Entry) -> bool:
         return self._clock() - entry.read_at < entry.max_age

@@ -306,6 +306,30 @@ def test_a_paced_poll_answers_the_end_as_soon_as_the_one_watch_sees_it() -> None
     asyncio.run(scenario())
 
 
+def test_a_poll_right_after_a_start_here_waits_for_the_end_without_a_read() -> None:
+    async def scenario() -> None:
+        store = Watched()
+        statuses = watched(store)
+        store.states["a"] = state("a")
+        statuses.started("a")  # its answer, Retry-After: 1, was the first
+        poller = asyncio.create_task(statuses.get("a", paced=True))
+        await asyncio.sleep(0.01)
+        assert not poller.done() and store.waits == 1 and store.reads == 0
+        store.states["a"] = state("a", "COMPLETED", 1)
+        store.end.set()
+        assert (await asyncio.wait_for(poller, 1.0)).body == b"COMPLETED"
+        assert store.reads == 0  # one call in all: the watch
+
+        store.end.clear()
+        store.states["b"] = state("b")
+        statuses = watched(store, running=0.05)
+        statuses.started("b")
+        answer = await asyncio.wait_for(statuses.get("b", paced=True), 1.0)
+        assert answer.body == b"RUNNING" and store.reads == 1  # not ended: read at the bound
+
+    asyncio.run(scenario())
+
+
 def test_watches_are_bounded_and_forget_ends_one() -> None:
     async def scenario() -> None:
         store = Watched()
