@@ -109,8 +109,8 @@ async def get_status(
     """The instance's status, input, output, custom status and failure. A running instance's
     status is at most APP_STATUS_MAX_AGE_SECONDS old (1 s by default), up to
     APP_IDLE_STATUS_MAX_AGE_SECONDS (5 s) while it waits unchanged; its end shows as soon as it
-    is stored. Polled faster than that, the answer waits for a fresh read or the end. Or
-    long-poll with ?wait=."""
+    is stored. Polled faster than that (a start through this replica counts as an answer), the
+    answer waits for a fresh read or the end. Or long-poll with ?wait=."""
     if wait and statuses.may_be_running(instance_id):  # no read first: the wait answers
         entry = await _waited(client, statuses, instance_id, wait)
     else:
