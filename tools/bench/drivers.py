@@ -191,7 +191,8 @@ async def via_http(stack: Stack, s: Scenario) -> Result:
         result.cpu_by_process["pollers"] = round(pollers["cpu"], 2)
         result.note += (
             f"; {len(approvals)} approvals waiting, each polled every {s.poll_seconds or 0.05:g} s "
-            f"({pollers['requests'] / result.seconds:.0f} requests/s)"
+            f"({pollers['requests'] / result.seconds:.0f} answered/s: a poll faster than the "
+            "bound waits for a fresh read, up to the idle bound)"
         )
     return result
 
