@@ -96,7 +96,11 @@ class Tilt:
         with path.open("w") as sink:
             code = subprocess.run(self._command(command, *options), cwd=ROOT, stdout=sink,
                                   stderr=subprocess.STDOUT, timeout=timeout, check=False)
-        assert code.returncode == 0, f"tilt {command} failed; log {path}:\n" + _tail(path)
+        if code.returncode != 0:
+            state = LOGS / f"{path.stem}-cluster.log"
+            state.write_text(_cluster_state())
+            raise AssertionError(f"tilt {command} failed; log {path}:\n{_tail(path)}\n"
+                                 f"the cluster then ({state}):\n{_tail(state, 60)}")
 
     def ci(self) -> None:
         self._tilt("ci", "--port", str(self.port), "--timeout", "15m", timeout=1000)
@@ -132,6 +136,30 @@ class Tilt:
         if not self.down_done:
             self.down_done = True
             self._tilt("down", timeout=600)
+
+
+def _cluster_state() -> str:
+    """What a failed `tilt ci` left: every pod with its containers, the events, and the logs of
+    the service's containers (whether daprd was injected, started, or keeps restarting)."""
+    columns = ("custom-columns=NS:.metadata.namespace,POD:.metadata.name,PHASE:.status.phase,"
+               "CONTAINERS:.spec.containers[*].name,READY:.status.containerStatuses[*].ready,"
+               "RESTARTS:.status.containerStatuses[*].restartCount")
+    parts = [("pods", ["get", "pods", "-A", "-o", columns]),
+             ("events", ["get", "events", "-A", "--sort-by=.lastTimestamp"])]
+    selector = "app.kubernetes.io/name=workflow-service"
+    for container in ("daprd", "app"):
+        parts.append((f"the service's {container} log",
+                      ["logs", "-l", selector, "-c", container, "--tail", "40", "--prefix"]))
+    out = []
+    for title, args in parts:
+        try:
+            done = subprocess.run(["kubectl", *args], capture_output=True, text=True, timeout=30,
+                                  check=False)
+            text = done.stdout + done.stderr
+        except subprocess.TimeoutExpired:
+            text = "(kubectl timed out)"
+        out.append(f"== {title}\n{text}")
+    return "\n".join(out)
 
 
 def _tail(path: Path, lines: int = 40) -> str:

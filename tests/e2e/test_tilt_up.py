@@ -1,6 +1,7 @@
 """The service as `tilt up` deploys it on a real cluster: the README's walk-through, a fan-out,
 Swagger's JSON and a trace in Jaeger through Tilt's port forwards; the deploy defaults on the
-running pods; then faults: the app pod deleted mid-workflow, two replicas, Redis restarted.
+running pods; then faults: the app pod deleted mid-workflow, a pod made while the sidecar
+injector is away, two replicas, Redis restarted.
 
 The tests run in file order, on one deployment (the module's `tilt` fixture).
 """
@@ -187,6 +188,42 @@ def test_app_pod_deleted_while_an_approval_waits_and_a_fan_out_runs(api: httpx.C
         assert finished(api, waiting)["output"]["status"] == "approved"
         out = finished(api, fan, timeout=300)
         assert out["runtime_status"] == "COMPLETED" and out["output"]["processed_count"] == 20
+
+
+def _containers() -> dict[str, list[str]]:
+    """The containers of each of the service's pods not being deleted, by pod."""
+    pods = json.loads(kubectl("get", "pods", "-l", APP, "-o", "json"))["items"]
+    return {pod["metadata"]["name"]: [c["name"] for c in pod["spec"]["containers"]]
+            for pod in pods if "deletionTimestamp" not in pod["metadata"]}
+
+
+def test_a_pod_made_while_the_injector_is_away_gets_its_sidecar_back(api: httpx.Client) -> None:
+    """The injector's webhook lets a pod through without daprd when the injector does not
+    answer; the operator's watchdog (k8s/dapr/values-dev.yaml) deletes it once the injector is
+    back, and the Deployment makes it again with its sidecar."""
+    injector = ("-n", "dapr-system", "deployment/dapr-sidecar-injector")
+    with timed("fault: app pod made while the sidecar injector is away"):
+        kubectl("scale", *injector, "--replicas=0")
+        try:
+            kubectl("wait", "-n", "dapr-system", "--for=delete", "pod", "-l",
+                    "app=dapr-sidecar-injector", "--timeout=120s", timeout=130)
+            kubectl("delete", "pod", "-l", APP, "--wait=true", timeout=180)
+            bare = wait_until("the service's new pod", _containers, 60)
+            assert all("daprd" not in names for names in bare.values()), bare  # the fault took
+        finally:
+            kubectl("scale", *injector, "--replicas=1")
+        back = time.monotonic()
+        wait_until("the watchdog's new pod, with daprd",
+                   lambda: (pods := _containers()) and all("daprd" in c for c in pods.values()),
+                   180)
+        note(f"a pod made without its sidecar was made again with it "
+             f"{time.monotonic() - back:.0f}s after the injector was scaled back up")
+        app_ready()
+        chain = uid("chain")
+        start(api, "task_chaining", task(chain), chain)
+        assert finished(api, chain)["runtime_status"] == "COMPLETED"
+        kubectl("wait", "--for=delete", *(f"pod/{name}" for name in bare), "--timeout=120s",
+                timeout=130)  # gone, not only terminating, before the next test counts pods
 
 
 def test_two_replicas_share_the_workflows(api: httpx.Client) -> None:
