@@ -5,8 +5,10 @@ sidecar is kept, with the JSON the API answers with, and served again while it i
 
 - a running instance's state for up to ``running_max_age`` seconds (the staleness bound: a step
   shows within it); each fresh read that finds it unchanged doubles that, up to
-  ``idle_max_age`` (an instance waiting for an event or a timer costs a read per
-  ``idle_max_age``, and its first step after the wait shows within that), and a change resets it;
+  ``idle_max_age`` (an instance waiting for an event or a timer costs a read per at most
+  ``idle_max_age``, and its first step after the wait shows within that), and a change resets it.
+  A doubled bound is served less a random part of up to half, so that instances started
+  together (a batch of approvals) spread their reads instead of reading all at once;
 - a finished one (COMPLETED, FAILED, TERMINATED: immutable until purged) for up to
   ``finished_max_age`` seconds, which bounds how long a purge or a rerun through another replica
   can go unseen here; through this replica, ``forget()`` makes the next read fresh.
@@ -26,6 +28,7 @@ read are dropped first.
 
 import asyncio
 import contextlib
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -45,6 +48,7 @@ class Entry:
     body: bytes  # what the API answers with; empty when there is no state
     read_at: float
     max_age: float  # served for this long after read_at
+    step: float  # the bound it was served under, before the spread: the next one doubles it
 
 
 def _same(old: InstanceState, new: InstanceState) -> bool:
@@ -86,8 +90,10 @@ class StatusCache:
         wait: Waiter | None = None,
         max_watches: int = 1024,
         clock: Callable[[], float] = time.monotonic,
+        spread: Callable[[], float] = random.random,
     ) -> None:
         self._read, self._render, self._wait, self._clock = read, render, wait, clock
+        self._spread = spread  # in [0, 1): the part of half a doubled bound left out
         self.running_max_age, self.finished_max_age = running_max_age, finished_max_age
         self.idle_max_age = running_max_age if idle_max_age is None else idle_max_age
         self.max_entries, self.max_watches = max_entries, max_watches
@@ -183,14 +189,17 @@ class StatusCache:
     def _entry(self, state: InstanceState | None, read_at: float, old: Entry | None) -> Entry:
         """The entry for a state just read: how long it may be served follows from `old`."""
         if state is None:
-            return Entry(None, b"", read_at, self.running_max_age)
+            return Entry(None, b"", read_at, self.running_max_age, self.running_max_age)
         if state.finished:
-            max_age = self.finished_max_age
-        elif old is not None and old.state is not None and _same(old.state, state):
-            max_age = min(max(old.max_age * 2, self.running_max_age), self.idle_max_age)
-        else:
-            max_age = self.running_max_age
-        return Entry(state, self._render(state), read_at, max_age)
+            age = self.finished_max_age
+            return Entry(state, self._render(state), read_at, age, age)
+        step = self.running_max_age
+        if old is not None and old.state is not None and _same(old.state, state):
+            step = min(max(old.step * 2, step), self.idle_max_age)
+        max_age = step
+        if step > self.running_max_age:  # backed off: spread over [step / 2, step]
+            max_age = step * (1 - self._spread() / 2)
+        return Entry(state, self._render(state), read_at, max_age, step)
 
     async def _fetch(self, instance_id: str) -> Entry:
         flight = asyncio.current_task()  # the future readers share, while it is in _flights

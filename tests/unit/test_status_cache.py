@@ -1,6 +1,7 @@
 """The status cache: bounded, single-flight, never older than its bound, never backwards."""
 
 import asyncio
+import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -230,32 +231,70 @@ def test_a_fast_poller_of_a_running_instance_gets_one_fresh_answer_per_bound() -
     asyncio.run(scenario())
 
 
-def test_an_unchanged_running_instance_is_read_less_often_up_to_the_idle_bound() -> None:
-    store, clock = Store(), Clock()
-    statuses = StatusCache(
+def idle(store: Store, clock: Clock, spread: Callable[[], float]) -> StatusCache:
+    return StatusCache(
         store.read,
         lambda s: s.runtime_status.encode(),
         running_max_age=0.25,
         finished_max_age=2.0,
         idle_max_age=1.0,
-        max_entries=10,
+        max_entries=1000,
         clock=clock,
+        spread=spread,
     )
+
+
+async def ages(statuses: StatusCache, clock: Clock, reads: int) -> list[float]:
+    """The max age of each of `reads` fresh reads of "a", each made when it is due."""
+    seen = []
+    for _ in range(reads):
+        entry = await statuses.get("a")
+        seen.append(entry.max_age)
+        clock.now += entry.max_age
+    return seen
+
+
+def test_an_unchanged_running_instance_is_read_less_often_up_to_the_idle_bound() -> None:
+    store, clock = Store(), Clock()
+    statuses = idle(store, clock, spread=lambda: 0.0)
     store.states["a"] = state("a")
 
-    async def ages() -> list[float]:
-        seen = []
-        for _ in range(5):
-            entry = await statuses.get("a")
-            seen.append(entry.max_age)
-            clock.now += entry.max_age  # the next read is due
-        return seen
-
     async def scenario() -> None:
-        assert await ages() == [0.25, 0.5, 1.0, 1.0, 1.0]  # waiting: doubled up to the bound
+        # waiting: doubled up to the bound
+        assert await ages(statuses, clock, 5) == [0.25, 0.5, 1.0, 1.0, 1.0]
         store.states["a"] = state("a", seconds=5)  # a step
         assert (await statuses.get("a")).max_age == 0.25  # a change resets it
         assert store.reads == 6
+
+    asyncio.run(scenario())
+
+
+def test_a_backed_off_bound_is_spread_over_its_upper_half() -> None:
+    store, clock = Store(), Clock()
+    statuses = idle(store, clock, spread=lambda: 1.0)  # the most left out: half
+    store.states["a"] = state("a")
+
+    async def scenario() -> None:
+        # the bound after a change stays whole; the doubling goes on from the unspread bound
+        assert await ages(statuses, clock, 5) == [0.25, 0.25, 0.5, 0.5, 0.5]
+
+    asyncio.run(scenario())
+
+
+def test_instances_read_together_are_next_read_apart() -> None:
+    store, clock = Store(), Clock()
+    statuses = idle(store, clock, spread=random.Random(7).random)
+    ids = [f"a{i}" for i in range(200)]
+    for instance_id in ids:
+        store.states[instance_id] = state(instance_id)
+
+    async def scenario() -> None:
+        for _ in range(3):  # three rounds of all 200 read together: bounds 0.25, 0.5, 1
+            due = [(await statuses.get(i)).max_age for i in ids]
+            clock.now += max(due)
+        backed_off = [(await statuses.get(i)).max_age for i in ids]  # the last round's bounds
+        assert all(0.5 <= age <= 1.0 for age in backed_off)
+        assert max(backed_off) - min(backed_off) > 0.4  # due over half a second, not at once
 
     asyncio.run(scenario())
 
