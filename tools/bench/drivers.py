@@ -50,8 +50,11 @@ async def via_client(stack: Stack, s: Scenario) -> Result:
 
 FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
 # The measured run starts this long after every waiting approval was first polled: the steady
-# state of approvals that wait for a human, not the first seconds after they were started.
-POLLED_BEFORE_SECONDS = 5.0
+# state of approvals that wait for a human, not the first seconds after they were started. The
+# app reads a polled, unchanged instance after at most 1, 2, 4, then every 5 s (its default
+# bounds, each but the first spread over its upper half): 15 s is past that ramp and two 5 s
+# bounds, by when the reads of approvals started together have spread out.
+POLLED_BEFORE_SECONDS = 15.0
 APPROVAL = {"order_id": "bench", "product": "Bench", "quantity": 1, "cost": 1e9}
 
 

@@ -89,7 +89,8 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 @dataclass(frozen=True)
 class Goal:
-    """A ratio of two scenarios' throughput in one run (noise cancels), and an optional p95 cap."""
+    """A ratio of two scenarios' throughput, each pair from one round of one run, and an optional
+    p95 cap."""
 
     what: str
     scenario: str
@@ -112,6 +113,10 @@ GOALS: tuple[Goal, ...] = (
     ),
     Goal("long poll vs direct client", "HTTP long poll", "direct client", 0.80, p95_ms=1000),
 )
+
+
+# The scenarios the goals compare: `--rounds` runs them again, each round in SCENARIOS' order.
+IN_GOALS = frozenset(name for goal in GOALS for name in (goal.scenario, goal.baseline))
 
 
 def selected(quick: bool, group: str | None = None) -> list[Scenario]:
