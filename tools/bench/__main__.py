@@ -2,7 +2,7 @@
 figures. Redis, the reference, runs every scenario; SQLite and PostgreSQL the chain and fan-out
 ones (stores.COMPARED); on each, 10,000 finished instances are then stored and listed.
 
-The goals compare two scenarios of about 2-4 s each, and one such scenario's wf/s varies by up to
+The goals compare two scenarios of about 1.5-5 s each, and one such scenario's wf/s varies by up to
 a fifth between identical runs on a quiet machine: a single ratio can miss a goal or meet it by
 chance. So the scenarios the goals compare run in --rounds rounds (5 by default), and each goal
 is judged on the median of its rounds' ratios, every round's ratio printed beside it."""
