@@ -117,10 +117,11 @@ def main() -> int:
         "listing": [item.summary() for item in listings],
         "seeding": {s: r.summary() for s, r in seeds.items()},
     }
-    out = report.write(machine, reference, compared, extra)
+    goals = report.ratios(compared)
+    out = report.write(machine, reference, goals, extra)
     sys.stdout.write(
         f"\n{json.dumps(machine)}\n\n{report.table(reference)}\n\n"
-        f"{report.ratio_table(report.ratios(compared))}\n\n"
+        f"{report.ratio_table(goals)}\n\n"
         f"{side_by_side(by_store)}\n\n{listing_table(listings, seeds)}\n\n"
         f"figures written to {out.relative_to(ROOT)}\n"
     )

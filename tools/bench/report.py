@@ -32,11 +32,11 @@ def ratios(rounds: list[list[Result]]) -> list[dict[str, Any]]:
     """Each goal whose two scenarios ran: the ratio of their wf/s in each round (both scenarios
     of a ratio from the same round), the median of those, and whether the goal is met: the median
     at least the goal, the worst round's p95 under its cap, no failure in any round."""
+    by_round = [{r.name: r for r in results} for results in rounds]
     rows = []
     for goal in GOALS:
         pairs = []
-        for results in rounds:
-            by_name = {r.name: r for r in results}
+        for by_name in by_round:
             measured, base = by_name.get(goal.scenario), by_name.get(goal.baseline)
             if measured is not None and base is not None and base.per_second:
                 pairs.append((measured.per_second / base.per_second, measured))
@@ -84,14 +84,14 @@ def ratio_table(rows: list[dict[str, Any]]) -> str:
 def write(
     environment: dict[str, Any],
     results: list[Result],
-    rounds: list[list[Result]],
+    goals: list[dict[str, Any]],
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """The JSON report, named by the time it was written; returns its path."""
     report = {
         "environment": environment,
         "results": [r.summary() for r in results],
-        "ratios": ratios(rounds),
+        "ratios": goals,
         **(extra or {}),
     }
     out = ROOT / "bench-results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
