@@ -57,7 +57,10 @@ def create_app(
         await asyncio.to_thread(_start_runtime, runtime)
         client = (client_factory or _client)(settings)
         app.state.runtime, app.state.client = runtime, client
-        app.state.statuses = status_cache(client, settings)
+        # an end a poll or a long poll sees frees its place under the running cap at once
+        app.state.statuses = status_cache(
+            client, settings, on_end=lambda iid: app.state.admission.running.finished(iid)
+        )
         app.state.readiness = Readiness(client, runtime)
         # admission's rechecks go through the status cache: a recently polled end costs no call
         lookup = StateLookup(app.state.statuses)

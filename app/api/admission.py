@@ -1,8 +1,9 @@
 """Admission control for starts: a rate per caller and a cap on running instances, else 429.
 
-Counting is in-process and cheap: the replica remembers the instances it started and asks the
-sidecar about each one now and then (1 s after its start, then at doubling intervals up to
-``admission_recheck_max_seconds``), never by listing the store per request. So the cap bounds
+Counting is in-process and cheap: the replica remembers the instances it started, drops each one
+as soon as a status read here sees it end (a client's poll or long poll: no call of its own), and
+asks the sidecar about the others now and then (1 s after its start, then at doubling intervals
+up to ``admission_recheck_max_seconds``), never by listing the store per request. So the cap bounds
 the instances *this replica* started that are not finished: with N replicas, N times the cap,
 and a replica that restarts begins counting again from zero. The rate is per replica too.
 """

@@ -1,5 +1,6 @@
 """Running instances: status (long poll too), events, lifecycle, purge, list and history."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -35,8 +36,11 @@ def _status_json(state: InstanceState) -> bytes:
     return _status(state).model_dump_json().encode()
 
 
-def status_cache(client: Sidecar, settings: Settings) -> StatusCache:
-    """The statuses /status serves, read through the app's one client (app/sidecar/cache.py)."""
+def status_cache(
+    client: Sidecar, settings: Settings, on_end: Callable[[str], None] | None = None
+) -> StatusCache:
+    """The statuses /status serves, read through the app's one client (app/sidecar/cache.py);
+    `on_end` learns of each end they see."""
     return StatusCache(
         client.get,
         _status_json,
@@ -45,6 +49,7 @@ def status_cache(client: Sidecar, settings: Settings) -> StatusCache:
         idle_max_age=settings.idle_status_max_age_seconds,
         max_entries=settings.status_cache_entries,
         wait=client.wait,
+        on_end=on_end,
     )
 
 

@@ -23,7 +23,8 @@ end is answered as soon as the sidecar reports it stored, not at the next read. 
 of one instance share one call (single-flight). A state never replaces a newer one of the same
 instance, so a status never goes backwards here.
 The entries are a bounded LRU: at most ``max_entries`` instances are kept, the least recently
-read are dropped first.
+read are dropped first. Each end it learns of (a finished state, or no such instance) is told to
+``on_end``, at once: admission counts the instance as finished without asking the sidecar again.
 """
 
 import asyncio
@@ -39,6 +40,7 @@ from app.sidecar.convert import InstanceState
 Reader = Callable[[str], Awaitable[InstanceState | None]]
 Waiter = Callable[[str, float], Awaitable[InstanceState | None]]  # the state once finished
 Render = Callable[[InstanceState], bytes]
+OnEnd = Callable[[str], None]  # an instance found finished, or unknown to the sidecar
 WATCH_SECONDS = 30.0  # one completion watch; a poll after it lapses starts the next
 
 
@@ -91,8 +93,10 @@ class StatusCache:
         max_watches: int = 1024,
         clock: Callable[[], float] = time.monotonic,
         spread: Callable[[], float] = random.random,
+        on_end: OnEnd | None = None,
     ) -> None:
         self._read, self._render, self._wait, self._clock = read, render, wait, clock
+        self._on_end = on_end
         self._spread = spread  # in [0, 1): the part of half a doubled bound left out
         self.running_max_age, self.finished_max_age = running_max_age, finished_max_age
         self.idle_max_age = running_max_age if idle_max_age is None else idle_max_age
@@ -246,6 +250,8 @@ class StatusCache:
 
     def _store(self, instance_id: str, entry: Entry) -> None:
         self._wake(instance_id)
+        if self._on_end is not None and (entry.state is None or entry.state.finished):
+            self._on_end(instance_id)
         if self.running_max_age <= 0 and self.finished_max_age <= 0:
             return  # caching off: single-flight only
         self._entries[instance_id] = entry

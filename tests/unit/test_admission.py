@@ -132,6 +132,16 @@ def test_start_over_the_running_cap_is_429_until_one_finishes(fake: FakeClient) 
         assert http.post("/start-workflow", json=CHAIN).status_code == 202
 
 
+def test_an_end_a_poll_sees_frees_its_place_at_once(fake: FakeClient) -> None:
+    with client_for(fake, max_running_instances=1) as http:
+        first = http.post("/start-workflow", json=CHAIN).json()["instance_id"]
+        assert http.post("/start-workflow", json=CHAIN).status_code == 429
+        fake.put(first, "task_chaining", "COMPLETED")
+        assert http.get(f"/status/{first}", params={"wait": 1}).status_code == 200
+        # no recheck ran (the first is a second after the start): the long poll's answer did it
+        assert http.post("/start-workflow", json=CHAIN).status_code == 202
+
+
 def test_invalid_start_does_not_hold_a_place(fake: FakeClient) -> None:
     with client_for(fake, max_running_instances=1) as http:
         bad = http.post("/start-workflow", json={"workflow": "task_chaining", "input": {}})

@@ -93,6 +93,28 @@ def test_purge_elsewhere_shows_within_the_finished_bound() -> None:
     asyncio.run(scenario())
 
 
+def test_each_end_it_learns_of_is_told_at_once() -> None:
+    store, clock, ended = Store(), Clock(), list[str]()
+    statuses = StatusCache(
+        store.read,
+        lambda s: b"",
+        running_max_age=0.25,
+        finished_max_age=2.0,
+        max_entries=100,
+        clock=clock,
+        on_end=ended.append,
+    )
+    store.states.update(running=state("running"), done=state("done", "COMPLETED"))
+
+    async def scenario() -> None:
+        for instance_id in ("running", "done", "unknown"):
+            await statuses.get(instance_id)
+        statuses.remember(state("waited", "FAILED", 3))  # a long poll's answer
+
+    asyncio.run(scenario())
+    assert ended == ["done", "unknown", "waited"]
+
+
 def test_concurrent_reads_of_one_instance_share_one_call() -> None:
     store, clock = Store(), Clock()
     statuses = cache(store, clock)
