@@ -1,6 +1,5 @@
 """Running instances: status (long poll too), events, lifecycle, purge, list and history."""
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -21,7 +20,7 @@ from app.api.models import (
 )
 from app.config import Settings
 from app.sidecar import InstanceState, Sidecar
-from app.sidecar.cache import Entry, StatusCache
+from app.sidecar.cache import Entry, OnEnd, StatusCache
 from app.workflows.events import SignedEvent
 
 router = APIRouter(tags=["instances"])
@@ -36,9 +35,7 @@ def _status_json(state: InstanceState) -> bytes:
     return _status(state).model_dump_json().encode()
 
 
-def status_cache(
-    client: Sidecar, settings: Settings, on_end: Callable[[str], None] | None = None
-) -> StatusCache:
+def status_cache(client: Sidecar, settings: Settings, on_end: OnEnd | None = None) -> StatusCache:
     """The statuses /status serves, read through the app's one client (app/sidecar/cache.py);
     `on_end` learns of each end they see."""
     return StatusCache(
