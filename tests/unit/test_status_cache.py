@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from app.sidecar import InstanceState
-from app.sidecar.cache import StatusCache
+from app.sidecar.cache import OnEnd, StatusCache
 from tests.unit.fakes import CHAIN, FakeClient
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -47,7 +47,11 @@ class Clock:
 
 
 def cache(
-    store: Store, clock: Callable[[], float], entries: int = 100, running: float = 0.25
+    store: Store,
+    clock: Callable[[], float],
+    entries: int = 100,
+    running: float = 0.25,
+    on_end: OnEnd | None = None,
 ) -> StatusCache:
     return StatusCache(
         store.read,
@@ -56,6 +60,7 @@ def cache(
         finished_max_age=2.0,
         max_entries=entries,
         clock=clock,
+        on_end=on_end,
     )
 
 
@@ -95,15 +100,7 @@ def test_purge_elsewhere_shows_within_the_finished_bound() -> None:
 
 def test_each_end_it_learns_of_is_told_at_once() -> None:
     store, clock, ended = Store(), Clock(), list[str]()
-    statuses = StatusCache(
-        store.read,
-        lambda s: b"",
-        running_max_age=0.25,
-        finished_max_age=2.0,
-        max_entries=100,
-        clock=clock,
-        on_end=ended.append,
-    )
+    statuses = cache(store, clock, on_end=ended.append)
     store.states.update(running=state("running"), done=state("done", "COMPLETED"))
 
     async def scenario() -> None:
