@@ -15,6 +15,8 @@ import secrets
 import subprocess
 from pathlib import Path
 
+from tools.supervise import stat_fields
+
 USER = "dapr"  # the cluster's superuser, daprd's login
 DATABASE = "postgres"
 
@@ -87,11 +89,10 @@ class Cluster:
         """
         lock = self.data / "postmaster.pid"
         try:
-            pid = int(lock.read_text().split()[0])
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            fields = stat_fields(int(lock.read_text().split()[0]))
         except (OSError, ValueError, IndexError):
-            return  # no file, or its process is gone: PostgreSQL handles that itself
-        if state == "Z":
+            return  # no file, or not a pid in it: PostgreSQL handles that itself
+        if fields is not None and fields[0] == "Z":  # None: gone, which PostgreSQL handles too
             lock.unlink(missing_ok=True)
 
     def server_argv(self, listen: str) -> list[str]:

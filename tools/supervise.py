@@ -97,15 +97,23 @@ class Process:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (its state first, then its parent's
+    pid, ...), or None once the process is gone: it can go between any two reads. The name is
+    skipped by its last closing parenthesis, as it may hold spaces and parentheses itself."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def descendants(root: int) -> list[int]:
     """Every process below root, read from /proc."""
     children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-        children.setdefault(ppid, []).append(int(stat.parent.name))
+    for proc in Path("/proc").glob("[0-9]*"):
+        fields = stat_fields(int(proc.name))
+        if fields is not None:
+            children.setdefault(int(fields[1]), []).append(int(proc.name))
     found, todo = [], [root]
     while todo:
         for child in children.get(todo.pop(), []):

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from tools.cluster.progress import say
+from tools.supervise import stat_fields
 
 TABLES = ("filter", "nat", "mangle", "raw")
 # Sysctls that change on their own; everything else under these prefixes is ours to restore.
@@ -174,8 +175,8 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
+    fields = stat_fields(pid)  # None if it went since the signal
+    return fields is not None and fields[0] != "Z"
 
 
 def running(name: str, piddir: Path) -> bool:
