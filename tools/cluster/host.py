@@ -224,11 +224,11 @@ def cgroup_pids(parent: str) -> list[int]:
     """Every process in cgroup v1 hierarchies under `parent` (e.g. kubepods)."""
     pids: set[int] = set()
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
-        root = hierarchy / parent
-        if root.is_dir():
-            for procs in root.rglob("cgroup.procs"):
+        # os.walk, not rglob: a pod's cgroup removed during the walk is passed over, not an error
+        for directory, _, files in os.walk(hierarchy / parent):
+            if "cgroup.procs" in files:
                 try:
-                    pids.update(int(p) for p in procs.read_text().split())
+                    pids.update(int(p) for p in Path(directory, "cgroup.procs").read_text().split())
                 except OSError:
                     continue
     return sorted(pids)
