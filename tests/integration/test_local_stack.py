@@ -17,6 +17,7 @@ import pytest
 
 from tools.paths import ROOT
 from tools.stack import Stack
+from tools.supervise import stat_fields
 
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp{,6}
 
@@ -31,13 +32,10 @@ def _address(hex_address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 def _group_pids(leaders: set[int]) -> set[int]:
     """Every process in the stack's process groups (each process leads its own)."""
     pids = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) in leaders:  # pgrp
-            pids.add(int(stat.parent.name))
+    for proc in Path("/proc").glob("[0-9]*"):
+        fields = stat_fields(int(proc.name))
+        if fields is not None and int(fields[2]) in leaders:  # pgrp
+            pids.add(int(proc.name))
     return pids
 
 

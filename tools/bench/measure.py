@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.stack import Stack
-from tools.supervise import descendants
+from tools.supervise import descendants, stat_fields
 
 
 @dataclass
@@ -103,9 +103,8 @@ class Meter:
 
 def _cpu_seconds(pid: int, *, own: bool = False) -> float:
     """User and system time of the process, and unless `own` of its children it has reaped."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = stat_fields(pid)
+    if fields is None:
         return 0.0  # gone meanwhile
     return sum(int(f) for f in fields[11 : 13 if own else 15]) / os.sysconf("SC_CLK_TCK")
 
