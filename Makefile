@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STORE  ?= sqlite
 PORT   ?= 8000
 RETAIN ?=
+WORKDIR ?=
 
 .PHONY: run test unit integration browser bench lint audit runtime redis postgres chromium deps clean \
         cluster cluster-env cluster-down e2e
@@ -42,7 +43,8 @@ postgres:  ## the production store, in the tests and `make run STORE=postgres`: 
 run: runtime  ## the service at http://localhost:$(PORT) on a local sidecar (STORE=sqlite|redis|postgres)
 	@if [ "$(STORE)" = redis ] || [ "$(STORE)" = postgres ]; then \
 	  $(MAKE) --no-print-directory $(STORE); fi
-	$(PY) -m tools.run --store $(STORE) --port $(PORT) $(if $(RETAIN),--retain $(RETAIN))
+	$(PY) -m tools.run --store $(STORE) --port $(PORT) $(if $(RETAIN),--retain $(RETAIN)) \
+	  $(if $(WORKDIR),--workdir $(WORKDIR))
 
 lint: deps
 	$(PY) -m ruff check app tools tests

@@ -11,8 +11,11 @@ kills or restarts any of them.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 from pathlib import Path
+from typing import IO
 
 from tools import launch
 from tools.components import write_resources
@@ -27,6 +30,28 @@ STORES = ("sqlite", "redis", "postgres")
 
 class StackError(RuntimeError):
     """A process did not start or become healthy; the message names its log."""
+
+
+def claim(workdir: Path) -> IO[str]:
+    """Hold ``<workdir>/stack.lock`` while this stack runs: two stacks in one directory would
+    share the scheduler's data, the logs and the components. The lock goes with the open file,
+    so with this process however it ends; the file names the holder's process id."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    lock = (workdir / "stack.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise StackError(
+            f"{workdir} is in use by another stack (process {holder}): stop that one, or give "
+            "this one a directory of its own (make run WORKDIR=..., or --workdir)"
+        ) from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
 
 
 class Stack:
@@ -57,6 +82,7 @@ class Stack:
         self.replicas = [Replica(i, p) for i, p in enumerate(ports)]
         self.processes: dict[str, Process] = {}
         self._ready: dict[str, Probe] = {}
+        self._lock: IO[str] | None = None
         for process in self._launches():
             self._add(process)
 
@@ -162,12 +188,18 @@ class Stack:
         )
 
     def __enter__(self) -> Stack:
+        self._lock = claim(self.workdir)  # before anything in it is written or started
         try:
             self.start()
         except BaseException:
-            self.stop()
+            self.__exit__()
             raise
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
