@@ -50,6 +50,17 @@ def test_instance_keeps_one_row_per_history_event_plus_two(
     assert rows(stack, iid) == len(events) + 2
 
 
+def test_ten_item_fan_out_keeps_26_to_35_rows(short_lived: tuple[Stack, httpx.Client]) -> None:
+    """The README's count: 5 for the instance, 2 per activity, 1 per further turn (10 at most)."""
+    stack, api = short_lived
+    iid = start(api, "fan_out_fan_in", {"task_ids": [f"ret-item-{n}" for n in range(10)]})
+    assert wait_for(api, iid)["runtime_status"] == "COMPLETED"
+    events = api.get(f"/workflows/{iid}/history").json()["events"]
+    turns = sum(e["kind"] == "workflowStarted" for e in events)
+    assert rows(stack, iid) == len(events) + 2 == 24 + turns  # 26 to 35
+    assert 2 <= turns <= 11
+
+
 def test_finished_instance_is_purged_after_its_retention_running_one_is_kept(
     short_lived: tuple[Stack, httpx.Client],
 ) -> None:
