@@ -91,16 +91,14 @@ async def current_status(instance_id: str, statuses: StatusCache) -> WorkflowSta
     return _status(entry.state)
 
 
-async def _waited(client: Sidecar, statuses: StatusCache, instance_id: str, wait: float) -> Entry:
+async def _waited(statuses: StatusCache, instance_id: str, wait: float) -> Entry:
     """The long poll: the state once finished, else after `wait` seconds a fresh read."""
-    finished = await client.wait(instance_id, timeout=wait)
-    return statuses.remember(finished) if finished else await statuses.get(instance_id)
+    return await statuses.waited(instance_id, wait) or await statuses.get(instance_id)
 
 
 @router.get("/status/{instance_id}", response_model=WorkflowStatus, responses=error_responses(404))
 async def get_status(
     instance_id: InstanceIdPath,
-    client: ClientDep,
     statuses: StatusesDep,
     settings: SettingsDep,
     wait: Annotated[
@@ -114,11 +112,11 @@ async def get_status(
     is stored. Polled faster than that (a start through this replica counts as an answer), the
     answer waits for a fresh read or the end. Or long-poll with ?wait=."""
     if wait and statuses.may_be_running(instance_id):  # no read first: the wait answers
-        entry = await _waited(client, statuses, instance_id, wait)
+        entry = await _waited(statuses, instance_id, wait)
     else:
         entry = await statuses.get(instance_id, paced=not wait)
         if wait and entry.state is not None and not entry.state.finished:
-            entry = await _waited(client, statuses, instance_id, wait)
+            entry = await _waited(statuses, instance_id, wait)
     if entry.state is None:
         raise not_found(instance_id)
     headers = {} if entry.state.finished else {"Retry-After": str(settings.retry_after_seconds)}

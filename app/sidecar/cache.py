@@ -21,7 +21,9 @@ While a running instance is polled, one completion watch (the sidecar's
 WaitForInstanceCompletion, at most ``max_watches`` at once) stands for all its pollers, so its
 end is answered as soon as the sidecar reports it stored, not at the next read. Concurrent reads
 of one instance share one call (single-flight). A state never replaces a newer one of the same
-instance, so a status never goes backwards here.
+instance, so a status never goes backwards here. A long poll's end (``waited``) is kept like a
+read, unless this replica changed the instance while it waited (the end may then be of a run
+started over or purged since): it answers that poll only.
 The entries are a bounded LRU: at most ``max_entries`` instances are kept, the least recently
 read are dropped first. Each end it learns of (a finished state, or no such instance) is told to
 ``on_end``, at once: admission counts the instance as finished without asking the sidecar again.
@@ -106,6 +108,7 @@ class StatusCache:
         self._watches: dict[str, asyncio.Task[None]] = {}
         self._wakers: dict[str, asyncio.Future[None]] = {}
         self._started: OrderedDict[str, float] = OrderedDict()  # started here: when
+        self._long_polls: dict[str, set[object]] = {}  # waits in progress, dropped by forget()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -113,6 +116,11 @@ class StatusCache:
     @property
     def watching(self) -> int:
         return len(self._watches)
+
+    @property
+    def long_polled(self) -> int:
+        """Instances with a long poll in progress."""
+        return len(self._long_polls)
 
     async def get(self, instance_id: str, *, paced: bool = False) -> Entry:
         """The instance's state, at most its max age old; one sidecar call for concurrent reads.
@@ -157,8 +165,27 @@ class StatusCache:
             return entry.state is not None and not entry.state.finished
         return instance_id in self._started
 
+    async def waited(self, instance_id: str, timeout: float) -> Entry | None:
+        """A long poll: the instance's state once finished, or None after `timeout`. Kept, unless
+        this replica changed the instance meanwhile: then the answer may be about a run or a
+        state that is gone (a start of the id again, a purge), and it answers this reader only."""
+        assert self._wait is not None
+        token = object()
+        self._long_polls.setdefault(instance_id, set()).add(token)
+        try:
+            state = await self._wait(instance_id, timeout)
+        finally:
+            polls = self._long_polls.get(instance_id, set())
+            current = token in polls
+            polls.discard(token)
+            if current and not polls:
+                del self._long_polls[instance_id]
+        if state is None:
+            return None
+        return self.remember(state) if current else self._entry(state, self._clock(), None)
+
     def remember(self, state: InstanceState) -> Entry:
-        """A state read elsewhere (a long poll's answer): kept if it is not older than ours."""
+        """A state read elsewhere (a watch's answer): kept if it is not older than ours."""
         old = self._entries.get(state.instance_id)
         if old is not None and not _newer(old.state, state):
             return old
@@ -173,6 +200,7 @@ class StatusCache:
         self._entries.pop(instance_id, None)
         self._flights.pop(instance_id, None)
         self._started.pop(instance_id, None)
+        self._long_polls.pop(instance_id, None)
         watch = self._watches.pop(instance_id, None)
         if watch is not None:
             watch.cancel()

@@ -388,6 +388,42 @@ def test_a_poll_right_after_a_start_here_waits_for_the_end_without_a_read() -> N
     asyncio.run(scenario())
 
 
+def test_a_long_polls_end_is_kept_unless_the_id_was_started_again_meanwhile() -> None:
+    async def scenario() -> None:
+        store, ends = Watched(), list[str]()
+        statuses = StatusCache(
+            store.read,
+            lambda s: s.runtime_status.encode(),
+            running_max_age=5.0,
+            finished_max_age=2.0,
+            max_entries=10,
+            wait=store.wait,
+            on_end=ends.append,
+        )
+        store.states["a"] = state("a", "COMPLETED", 1)
+        store.end.set()
+        kept = await statuses.waited("a", 10)
+        assert kept is not None and kept.body == b"COMPLETED"
+        assert ends == ["a"] and (await statuses.get("a")).body == b"COMPLETED"
+        assert store.reads == 0  # kept: the end was told, and answers the next poll
+
+        store.end.clear()
+        store.states["b"] = state("b", "COMPLETED", 1)  # run 0 has ended; its answer is late
+        statuses.started("b")
+        poll = asyncio.create_task(statuses.waited("b", 10))
+        await asyncio.sleep(0.01)
+        statuses.started("b")  # the id started again here before the answer lands
+        store.end.set()
+        late = await poll
+        assert late is not None and late.body == b"COMPLETED"  # it asked about run 0: its end
+        store.states["b"] = state("b", run=1)
+        assert ends == ["a"]  # run 1 is still counted as running
+        assert (await statuses.get("b")).body == b"RUNNING"  # not run 0's end: read afresh
+        assert statuses.long_polled == 0
+
+    asyncio.run(scenario())
+
+
 def test_watches_are_bounded_and_forget_ends_one() -> None:
     async def scenario() -> None:
         store = Watched()
