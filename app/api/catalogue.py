@@ -32,6 +32,16 @@ class WorkflowSpec:
     # The events the workflow waits for and the payload model each must validate against.
     events: dict[str, type[BaseModel]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for event_name in self.events:
+            if event_name != event_name.casefold():
+                raise ValueError(f"declare event {event_name!r} in lower case, as event() finds it")
+
+    def event(self, event_name: str) -> type[BaseModel] | None:
+        """The payload model of a declared event. The workflow SDK matches an event's name to
+        what a workflow waits for regardless of case, so this does too."""
+        return self.events.get(event_name.casefold())
+
     @property
     def summary(self) -> str:
         return (self.workflow.__doc__ or "").strip()

@@ -13,6 +13,7 @@ from app.api.models import (
     EventNamePath,
     History,
     InstanceIdPath,
+    Payload,
     ReasonBody,
     WorkflowStatus,
     accepted_headers,
@@ -138,7 +139,7 @@ async def raise_event(
     response: Response,
     statuses: StatusesDep,
     who: ChangerDep,
-    payload: Annotated[Any, Body(openapi_examples=EVENT_EXAMPLES)] = None,
+    payload: Annotated[Payload, Body(openapi_examples=EVENT_EXAMPLES)] = None,
 ) -> Accepted:
     """Raise an event on a running instance (for example approval_received); JSON body."""
     if isinstance(payload, bytes):  # a body sent as something other than JSON
@@ -149,7 +150,7 @@ async def raise_event(
         )
     state = await _running(client, instance_id, "raise an event")
     spec = CATALOG.get(state.workflow)
-    model = spec.events.get(event_name) if spec else None
+    model = spec.event(event_name) if spec else None
     if model is not None:
         payload = _declared_event(model, event_name, payload, who)
     try:

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Path
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from app.api.catalogue import CATALOG
 from app.api.errors import (
@@ -85,6 +85,29 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
     ],
     504: [("outcome_unknown", OUTCOME_UNKNOWN)],
 }
+
+
+MAX_PAYLOAD_DEPTH = 64
+
+
+def _nested_at_most(value: Any) -> Any:
+    """A free-form payload nests at most MAX_PAYLOAD_DEPTH levels of lists and objects: a deeper
+    one could parse here and yet not encode for the sidecar (Python's recursion limit)."""
+    level, depth = [value], 0
+    while level := [
+        item
+        for v in level
+        if isinstance(v, dict | list)
+        for item in (v.values() if isinstance(v, dict) else v)
+    ]:
+        depth += 1
+        if depth > MAX_PAYLOAD_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_PAYLOAD_DEPTH} levels")
+    return value
+
+
+# Any JSON, as an event's payload or a rerun's input: the workflow reads it.
+Payload = Annotated[Any, AfterValidator(_nested_at_most)]
 
 
 class StartRequest(BaseModel):
@@ -201,6 +224,6 @@ class RerunRequest(BaseModel):
         max_length=128,
         description="Optional; a new id is made when absent",
     )
-    input: Any = Field(
+    input: Payload = Field(
         None, description="Optional new input for that activity; absent keeps the old one"
     )

@@ -284,6 +284,14 @@ class FakeClient:
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def nested(depth: int) -> Any:
+    """A JSON value `depth` lists deep."""
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def event(event_id: int, kind: str, at: float, name: str | None = None, **details: Any) -> Any:
     return {
         "event_id": event_id,

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.fakes import FakeClient
+from tests.unit.fakes import FakeClient, nested
 
 
 # ("..": the client resolves /status/.. to /, the dashboard, before sending anything.)
@@ -36,9 +36,20 @@ def test_event_to_finished_instance_is_409(http: TestClient, fake: FakeClient) -
 
 def test_malformed_approval_is_422_and_not_raised(http: TestClient, fake: FakeClient) -> None:
     fake.put("po", "purchase_approval", "RUNNING")
-    response = http.post("/workflows/po/events/approval_received", json={"approved": "maybe"})
-    assert response.status_code == 422
+    for name in ("approval_received", "Approval_Received"):  # the SDK ignores the case
+        response = http.post(f"/workflows/po/events/{name}", json={"approved": "maybe"})
+        assert response.status_code == 422
     assert fake.events == []
+
+
+def test_event_payload_nests_at_most_64_levels(http: TestClient, fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    assert http.post("/workflows/po/events/note", json=nested(64)).status_code == 202
+    # Refused before the sidecar client encodes it: near Python's recursion limit it could not.
+    for depth in (65, 500):
+        response = http.post("/workflows/po/events/note", json=nested(depth))
+        assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+    assert len(fake.events) == 1
 
 
 def test_purge_of_running_instance_is_409(http: TestClient, fake: FakeClient) -> None:

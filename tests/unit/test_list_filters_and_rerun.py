@@ -12,7 +12,14 @@ from app.api.listing import MAX_CONCURRENT_SCANS, STORE_PAGE
 from app.config import Settings
 from app.main import create_app
 from app.sidecar import InstanceExists, InstanceState
-from tests.unit.fakes import APPROVAL_HISTORY, T0, FakeRuntime, PagesFake, client_for
+from tests.unit.fakes import (
+    APPROVAL_HISTORY,
+    T0,
+    FakeRuntime,
+    PagesFake,
+    client_for,
+    nested,
+)
 
 
 @pytest.fixture
@@ -93,6 +100,7 @@ def test_rerun_without_input_keeps_the_old_one(http: TestClient, fake: PagesFake
         ("i-1", {"from_event_id": 1, "new_instance_id": "i-0"}, 409, "instance_exists"),  # done
         ("i-1", {"from_event_id": 1, "new_instance_id": "i-1"}, 422, "invalid_request"),
         ("i-1", {"from_event_id": -1}, 422, "invalid_request"),
+        ("i-1", {"from_event_id": 1, "input": nested(65)}, 422, "invalid_request"),
     ],
 )
 def test_rerun_refusals(
