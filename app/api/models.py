@@ -17,6 +17,7 @@ from app.api.errors import (
     not_ready,
 )
 from app.config import Settings
+from app.sidecar.convert import MAX_PAYLOAD_DEPTH, nesting
 
 # Letters, digits and . _ : - ; starts with a letter or digit; no path tricks, no surprises in logs.
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -87,22 +88,11 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
 }
 
 
-MAX_PAYLOAD_DEPTH = 64
-
-
 def _nested_at_most(value: Any) -> Any:
-    """A free-form payload nests at most MAX_PAYLOAD_DEPTH levels of lists and objects: a deeper
-    one could parse here and yet not encode for the sidecar (Python's recursion limit)."""
-    level, depth = [value], 0
-    while level := [
-        item
-        for v in level
-        if isinstance(v, dict | list)
-        for item in (v.values() if isinstance(v, dict) else v)
-    ]:
-        depth += 1
-        if depth > MAX_PAYLOAD_DEPTH:
-            raise ValueError(f"nested deeper than {MAX_PAYLOAD_DEPTH} levels")
+    """A free-form payload nests at most MAX_PAYLOAD_DEPTH levels: a deeper one could parse here
+    and yet not encode for the sidecar."""
+    if nesting(value) > MAX_PAYLOAD_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_PAYLOAD_DEPTH} levels")
     return value
 
 

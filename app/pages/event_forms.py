@@ -74,8 +74,6 @@ def event_forms(workflow: str, custom_status: Any, finished: bool) -> list[Event
     spec = CATALOG.get(workflow)
     if finished or spec is None:
         return []
-    if isinstance(custom_status, dict) and WAITING_FOR in custom_status:
-        wanted = [custom_status[WAITING_FOR]]
-    else:
-        wanted = list(spec.events)
+    waiting = custom_status.get(WAITING_FOR) if isinstance(custom_status, dict) else None
+    wanted = [waiting.casefold()] if isinstance(waiting, str) else list(spec.events)
     return [form_for(e, spec.events[e]) for e in wanted if e in spec.events]

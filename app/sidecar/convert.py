@@ -1,6 +1,7 @@
 """The sidecar's protobuf messages as plain values: instance states, payloads, history events."""
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,14 +30,48 @@ class InstanceState:
         return self.runtime_status in TERMINAL
 
 
+# Free-form JSON nests at most this many levels of lists and objects, both ways: the API refuses
+# a deeper payload, and one read from the sidecar (a workflow's own output, say) is passed on as
+# its JSON text. Far deeper, Python's recursion limit stops encoding and decoding it.
+MAX_PAYLOAD_DEPTH = 64
+# An escaped UTF-16 surrogate: the only way JSON text spells a string that may not be Unicode.
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def nesting(value: Any) -> int:
+    """How many levels of lists and objects a JSON value nests (a scalar: 0), found without
+    recursion."""
+    level, depth = [value], 0
+    while level := [
+        item
+        for v in level
+        if isinstance(v, dict | list)
+        for item in (v.values() if isinstance(v, dict) else v)
+    ]:
+        depth += 1
+    return depth
+
+
 def _json(value: wrappers_pb2.StringValue, present: bool) -> Any:
-    """Payloads travel as JSON strings; the API returns them as JSON values."""
+    """Payloads travel as JSON strings; the API returns them as JSON values. One it could not
+    pass on as JSON (not JSON, nested deeper than MAX_PAYLOAD_DEPTH, or a string with a lone
+    surrogate, which is not Unicode) is passed on as its text."""
     if not present or not value.value:
         return None
+    text = value.value
     try:
-        return json.loads(value.value)
-    except ValueError:
-        return value.value
+        decoded = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    brackets = text.count("[") + text.count("{")  # a bound on the nesting, cheap to find
+    if brackets > MAX_PAYLOAD_DEPTH and nesting(decoded) > MAX_PAYLOAD_DEPTH:
+        return text
+    if _SURROGATE.search(text):
+        try:
+            json.dumps(decoded, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            return text
+    return decoded
 
 
 def _time(stamp: Timestamp, present: bool) -> datetime | None:
