@@ -28,7 +28,7 @@ UNSPECIFIED = _nets("0.0.0.0/8", "::/128")
 METADATA = _nets(
     "169.254.0.0/16",
     "fe80::/10",
-    "fd00:ec2::254/128",  # AWS, over IPv6
+    "fd00:ec2::/64",  # AWS over IPv6: instance metadata ::254, EKS Pod Identity credentials ::23
     "100.100.100.200/32",  # Alibaba Cloud
     "192.0.0.192/32",  # Oracle Cloud
     "168.63.129.16/32",  # Azure's host endpoint

@@ -7,9 +7,11 @@ time (DNS rebinding) cannot steer the request elsewhere. The Host header and the
 """
 
 import asyncio
+import concurrent.futures
 import ipaddress
 import logging
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import httpx
@@ -24,12 +26,41 @@ Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
 TEST_DOMAIN = ".test"
 
 
+# Lookups run in threads of their own, never in the event loop's default pool, which the
+# workflow worker reads its work items through. A thread cannot be stopped: a lookup whose DNS
+# server never answers holds its thread after the check has ended, until the system resolver
+# gives up. Here it holds one of LOOKUP_THREADS; a check that finds them all held waits for one
+# within its own deadline.
+LOOKUP_THREADS = 8
+_lookups = concurrent.futures.ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="lookup")
+_free_lookups = threading.BoundedSemaphore(LOOKUP_THREADS)
+
+
+async def _getaddrinfo(host: str, port: int) -> list[str]:
+    """The addresses the system resolver gives for host, as text."""
+    while not _free_lookups.acquire(blocking=False):
+        await asyncio.sleep(0.05)
+
+    def lookup() -> list[str]:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            return [str(sockaddr[0]) for *_, sockaddr in infos]
+        finally:
+            _free_lookups.release()
+
+    try:
+        pending = asyncio.get_running_loop().run_in_executor(_lookups, lookup)
+    except BaseException:
+        _free_lookups.release()
+        raise
+    return await pending
+
+
 async def system_resolver(host: str, port: int) -> list[IPAddress]:
-    """The operating system's resolver, without blocking the event loop."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    """The operating system's resolver, without blocking the event loop or its thread pool."""
     found: list[IPAddress] = []
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).partition("%")[0])
+    for text in await _getaddrinfo(host, port):
+        address = ipaddress.ip_address(text.partition("%")[0])
         if address not in found:
             found.append(address)
     return found
@@ -93,7 +124,10 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        name = normalize_name(url.host)
+        # The name as the Host header carries it: an internationalised name in its ASCII form,
+        # which the resolver and the TLS check then get too (not a decoded form they would
+        # encode by older rules, to another name).
+        name = normalize_name(url.raw_host.decode("ascii"))
         literal = self.policy.check_host(name)
         port = url.port or (443 if url.scheme == "https" else 80)
         addresses = [literal] if literal else await self._resolve(request, name, port)

@@ -27,6 +27,7 @@ METADATA_SPELLINGS = [
     "fe80::1",
     "fe80::1%eth0",
     "fd00:ec2::254",  # AWS over IPv6
+    "fd00:ec2::23",  # EKS Pod Identity credentials over IPv6
     "100.100.100.200",  # Alibaba Cloud
     "192.0.0.192",  # Oracle Cloud
     "168.63.129.16",  # Azure

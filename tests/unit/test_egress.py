@@ -6,6 +6,7 @@ The resolver and the transport are stubs: nothing here sends a packet.
 import asyncio
 import ipaddress
 import socket
+import threading
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -21,6 +22,7 @@ from app.security.egress import (
     checked_client,
     parse_fixed_names,
     resolver_for,
+    system_resolver,
 )
 from app.workflows import monitor
 from tests.unit.fakes import FakeActivityContext
@@ -34,9 +36,11 @@ class Answers:
 
     def __init__(self, *answers: Sequence[IPAddress]) -> None:
         self.answers, self.lookups = list(answers), 0
+        self.asked: list[str] = []
 
     async def __call__(self, host: str, port: int) -> Sequence[IPAddress]:
         self.lookups += 1
+        self.asked.append(host)
         return self.answers.pop(0)
 
 
@@ -71,6 +75,41 @@ def test_request_goes_to_the_checked_address_with_the_name_as_host_and_sni() -> 
     assert (sent.url.host, sent.url.port, sent.url.path) == (str(PUBLIC), 8443, "/health")
     assert sent.headers["host"] == "status.example.com:8443"
     assert sent.extensions["sni_hostname"] == "status.example.com"
+
+
+def test_an_internationalised_name_is_checked_resolved_and_verified_in_its_ascii_form() -> None:
+    # Decoded, "ß.example" would be resolved and TLS-checked as "ss.example", another name.
+    answers = Answers([PUBLIC])
+    allowed = TargetPolicy(allowed_hosts=frozenset({"xn--zca.example"}))
+    sent = get("https://ß.example/", answers, allowed).sent[0]
+    assert answers.asked == ["xn--zca.example"]
+    assert sent.headers["host"] == sent.extensions["sni_hostname"] == "xn--zca.example"
+
+
+def test_a_lookup_that_never_answers_holds_no_thread_of_the_event_loops_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The workflow worker reads its work items through the loop's default pool.
+    answer = threading.Event()
+
+    def never_answers(*_: Any, **__: Any) -> Any:
+        answer.wait(10)
+        raise socket.gaierror("no answer")
+
+    monkeypatch.setattr(socket, "getaddrinfo", never_answers)
+
+    async def scenario() -> None:
+        checks = [asyncio.wait_for(system_resolver(f"h{n}.example", 80), 0.2) for n in range(20)]
+        assert all(
+            isinstance(r, TimeoutError)
+            for r in await asyncio.gather(*checks, return_exceptions=True)
+        )
+        await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, int), 2.0)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        answer.set()
 
 
 def test_name_resolving_to_metadata_is_refused_before_any_connection() -> None:
