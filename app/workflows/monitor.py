@@ -43,6 +43,7 @@ class MonitorState(BaseModel):
     check_count: int = 0
     healthy: bool = True
     alerts_sent: int = 0
+    alert_due: bool = False  # down, and the alert could not be sent: the next check tries again
 
 
 class MonitorInput(BaseModel):
@@ -130,7 +131,8 @@ def send_alert(ctx: wf.WorkflowActivityContext, alert: Alert) -> None:
 def monitor(
     ctx: wf.DaprWorkflowContext, job: MonitorInput
 ) -> Generator[Any, Any, MonitorResult | None]:
-    """Check, alert on a healthy-to-unhealthy transition, sleep durably, continue as new."""
+    """Check, alert on a healthy-to-unhealthy transition (at each next check while the alert
+    could not be sent), sleep durably, continue as new."""
     try:
         check = CheckResult.model_validate(
             (yield ctx.call_activity(CHECK_ENDPOINT, input=str(job.url), retry_policy=CHECK_RETRY))
@@ -142,8 +144,10 @@ def monitor(
         healthy=check.healthy,
         alerts_sent=job.state.alerts_sent,
     )
-    if job.state.healthy and not check.healthy:
-        state.alerts_sent += yield from _alert(ctx, job, check)
+    if not check.healthy and (job.state.healthy or job.state.alert_due):
+        sent = yield from _alert(ctx, job, check)
+        state.alerts_sent += sent
+        state.alert_due = not sent
     done = job.max_checks is not None and state.check_count >= job.max_checks
     interval = job.healthy_interval_seconds if check.healthy else job.unhealthy_interval_seconds
     next_check = ctx.current_utc_datetime + timedelta(seconds=interval)
@@ -160,7 +164,7 @@ def monitor(
     )
     if done:
         replay_safe_log(ctx, "monitor %s stops after %d checks", job.job_id, state.check_count)
-        return MonitorResult(job_id=job.job_id, **state.model_dump())
+        return MonitorResult(job_id=job.job_id, **state.model_dump(exclude={"alert_due"}))
     yield ctx.create_timer(next_check)
     ctx.continue_as_new(job.model_copy(update={"state": state}))
     return None

@@ -80,12 +80,22 @@ def test_monitor_survives_an_alert_that_cannot_be_sent(
         raise RuntimeError("notifier down")
 
     broken_alert.__name__ = "send_alert"
+    working_alert = monitor.send_alert
     monkeypatch.setattr(monitor, "send_alert", broken_alert)
     target["healthy"] = False
     ctx = FakeContext()
     run(monitor.monitor, ctx, job(check_count=1, healthy=True))
-    assert ctx.continued_with.state.alerts_sent == 0  # not sent, and the monitor goes on
-    assert ctx.continued_with.state.check_count == 2
+    carried = ctx.continued_with.state
+    assert (carried.alerts_sent, carried.check_count) == (0, 2)  # not sent, and it goes on
+    assert carried.alert_due  # the next check, still down, tries again
+    monkeypatch.setattr(monitor, "send_alert", working_alert)  # the notifier is back
+    again = FakeContext()
+    run(monitor.monitor, again, monitor.MonitorInput.model_validate(ctx.continued_with))
+    assert "send_alert" in activity_names(again)
+    assert (again.continued_with.state.alerts_sent, again.continued_with.state.alert_due) == (
+        1,
+        False,
+    )
 
 
 def test_check_refuses_a_host_outside_the_allow_list_without_a_request() -> None:
