@@ -60,7 +60,7 @@ def form_for(event: str, model: type[BaseModel]) -> EventForm:
         if issubclass(model, SignedEvent) and name in SignedEvent.model_fields:
             continue  # set by the service, never by the form
         labels = spec.get("choices")
-        if choice is None and name in required and spec.get("type") == "boolean" and labels:
+        if choice is None and spec.get("type") == "boolean" and labels:
             choice, choices = name, list(labels.items())
             continue
         fields.append(_field(name, spec, name in required))

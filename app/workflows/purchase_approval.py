@@ -42,7 +42,10 @@ class ApprovalDecision(SignedEvent):
 
     The payload of the approval_received event."""
 
-    approved: bool = Field(json_schema_extra={"choices": {"true": "Approve", "false": "Reject"}})
+    # Absent, the event approves: Dapr's own approval sample sends only the approver's name.
+    approved: bool = Field(
+        True, json_schema_extra={"choices": {"true": "Approve", "false": "Reject"}}
+    )
     approver: str = Field(
         min_length=1, max_length=200, title="Approver name", examples=["Jane Doe"]
     )

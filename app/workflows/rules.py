@@ -40,10 +40,11 @@ class Scored(BaseModel):
 def validate(task: TaskItem) -> Validation:
     """Every problem with the task, not just the first."""
     issues = []
+    # Spaces around a text do not count: "    " is no title.
     if len(task.title.strip()) < MIN_TITLE:
-        issues.append(f"title must be at least {MIN_TITLE} characters")
+        issues.append(f"Title too short (min {MIN_TITLE} characters)")
     if len(task.description.strip()) < MIN_DESCRIPTION:
-        issues.append(f"description must be at least {MIN_DESCRIPTION} characters")
+        issues.append(f"Description too short (min {MIN_DESCRIPTION} characters)")
     return Validation(task_id=task.task_id, is_valid=not issues, issues=issues)
 
 

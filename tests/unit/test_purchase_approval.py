@@ -34,6 +34,12 @@ def test_large_order_approved_by_a_human_is_placed() -> None:
     assert activity_names(ctx) == ["request_approval", "place_order"]
 
 
+def test_an_approval_that_names_only_the_approver_approves() -> None:
+    ctx = FakeContext(events=[{"approver": "Jane Doe"}])  # Dapr's own sample's payload
+    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert (result.status, result.approved_by) == ("approved", "Jane Doe")
+
+
 def test_large_order_rejected_is_not_placed() -> None:
     ctx = FakeContext(events=[{"approved": False, "approver": "Bob", "comment": "Too much"}])
     result = run(purchase_approval.purchase_approval, ctx, order(5000))

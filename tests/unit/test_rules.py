@@ -12,8 +12,8 @@ def test_validate_lists_every_problem() -> None:
     verdict = rules.validate(item(title="Bug", description="short"))
     assert not verdict.is_valid
     assert verdict.issues == [
-        "title must be at least 5 characters",
-        "description must be at least 10 characters",
+        "Title too short (min 5 characters)",
+        "Description too short (min 10 characters)",
     ]
 
 
