@@ -89,9 +89,10 @@ RECORDED = (
 )
 
 
-def evaluate_tiltfile(dapr_installed: bool, store: str | None = None) -> TiltCalls:
-    """Run the Tiltfile in a Starlark interpreter with Tilt's builtins stubbed; `store` is the
-    `tilt up -- --store` argument."""
+def evaluate_tiltfile(dapr_elsewhere: str = "no", store: str | None = None) -> TiltCalls:
+    """Run the Tiltfile in a Starlark interpreter with Tilt's builtins stubbed; `dapr_elsewhere`
+    is k8s/dapr/helm.sh's answer to `installed-elsewhere`, `store` the `tilt up -- --store`
+    argument."""
     tilt = TiltCalls()
 
     def recorder(name: str) -> Any:
@@ -108,7 +109,7 @@ def evaluate_tiltfile(dapr_installed: bool, store: str | None = None) -> TiltCal
     for name in RECORDED:
         module.add_callable(name, recorder(name))
     module.add_callable("read_file", read_file)
-    module.add_callable("local", lambda cmd, **_: "yes\n" if dapr_installed else "no\n")
+    module.add_callable("local", lambda cmd, **_: f"{dapr_elsewhere}\n")
     # kustomize() gives the YAML text; the Tiltfile decodes, adjusts and re-encodes it.
     module.add_callable("kustomize", lambda path: yaml.safe_dump_all(kustomized(path)))
     module.add_callable("decode_yaml_stream", lambda text: list(yaml.safe_load_all(text)))

@@ -11,8 +11,9 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
-from tests.deploy.conftest import documents, find
+from tests.deploy.conftest import documents, find, kustomized
 from tools.launch import APP_ID
 from tools.paths import ROOT
 
@@ -121,7 +122,8 @@ def test_app_deployment_has_sidecar_probes_limits_and_no_root(
 def test_every_workload_is_non_root_with_limits_and_no_api_token(
     manifests: list[dict[str, Any]],
 ) -> None:
-    for deployment in (d for d in manifests if d["kind"] == "Deployment"):
+    postgres = kustomized("k8s/postgres")  # `tilt up -- --store postgres` adds these
+    for deployment in (d for d in manifests + postgres if d["kind"] == "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, deployment["metadata"]["name"]
         # None of them calls the Kubernetes API (daprd gets its own token from the injector).
@@ -234,3 +236,17 @@ def test_kustomizations_list_files_that_exist(path: str) -> None:
     directory = (ROOT / path).parent
     for doc in documents(path)[0]["resources"]:
         assert (directory / doc).is_file(), doc
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "components/statestore.yaml",
+        "components/postgres/statestore.yaml",
+        "components/local/statestore-sqlite.yaml",
+    ],
+)
+def test_the_state_store_is_scoped_to_this_app(path: str) -> None:
+    # Unscoped, every Dapr app in the namespace would load it as its actor store too.
+    component = yaml.safe_load((ROOT / path).read_text())
+    assert component["scopes"] == [APP_ID]

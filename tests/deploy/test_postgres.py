@@ -32,7 +32,7 @@ def component() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def tilt() -> TiltCalls:
-    return evaluate_tiltfile(dapr_installed=False, store="postgres")
+    return evaluate_tiltfile(store="postgres")
 
 
 def _credentials() -> dict[str, str]:
@@ -146,7 +146,7 @@ def test_app_waits_for_the_postgres_service_before_its_sidecar_starts(
 
 
 def test_tiltfile_keeps_redis_by_default() -> None:
-    tilt = evaluate_tiltfile(dapr_installed=False)
+    tilt = evaluate_tiltfile()
     assert "redis" in tilt.resources() and "postgres" not in tilt.resources()
     applied = {(d["kind"], d["metadata"]["name"]): d for d in _applied(tilt)}
     assert applied[("Component", "statestore")]["spec"]["type"] == "state.redis"

@@ -1,8 +1,12 @@
 """The Tiltfile, evaluated by a Starlark interpreter with Tilt's builtins stubbed."""
 
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+import starlark as sl
 import yaml
 
 from tests.deploy.conftest import TiltCalls, evaluate_tiltfile, kustomized
@@ -21,7 +25,7 @@ LOCAL_CONTEXTS = {
 
 @pytest.fixture(scope="module")
 def tilt() -> TiltCalls:
-    return evaluate_tiltfile(dapr_installed=False)
+    return evaluate_tiltfile()
 
 
 def test_only_local_clusters_are_allowed(tilt: TiltCalls) -> None:
@@ -56,15 +60,62 @@ def test_dapr_chart_values_suit_a_dev_cluster() -> None:
     # Three scheduler replicas with a 16 Gi claim each otherwise: Pending without a provisioner.
     assert values["dapr_scheduler"]["cluster"]["inMemoryStorage"] is True
     assert values["global"]["ha"]["enabled"] is False
-    for component in ("dapr_scheduler", "dapr_placement", "dapr_operator", "dapr_sentry",
-                      "dapr_sidecar_injector"):
+    for component in (
+        "dapr_scheduler",
+        "dapr_placement",
+        "dapr_operator",
+        "dapr_sentry",
+        "dapr_sidecar_injector",
+    ):
         assert values[component]["resources"]["limits"], component
 
 
-def test_an_installed_dapr_is_left_alone() -> None:
-    tilt = evaluate_tiltfile(dapr_installed=True)
+def test_an_installed_dapr_at_the_pinned_version_is_left_alone() -> None:
+    tilt = evaluate_tiltfile(dapr_elsewhere="yes")
     assert tilt.named("k8s_custom_deploy") == []
     assert "dapr" in tilt.resources()
+
+
+def test_an_installed_dapr_at_another_version_stops_tilt_up_saying_so() -> None:
+    # Its injector would put that daprd beside the app.
+    with pytest.raises(sl.StarlarkError, match=r"daprd:1\.16\.0.*runs on Dapr 1\.18\.2"):
+        evaluate_tiltfile(dapr_elsewhere="other ghcr.io/dapr/daprd:1.16.0")
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "answer"),
+    [
+        ("ghcr.io/dapr/daprd:1.18.2", "yes"),
+        ("daprio/daprd:1.18.2-mariner", "yes"),
+        ("ghcr.io/dapr/daprd:1.16.0", "other ghcr.io/dapr/daprd:1.16.0"),
+        ("ghcr.io/dapr/daprd:1.18.20", "other ghcr.io/dapr/daprd:1.18.20"),
+        ("", "other unknown"),
+    ],
+)
+def test_helm_sh_tells_an_installed_daprs_version_by_its_sidecar_image(
+    tmp_path: Path, sidecar: str, answer: str
+) -> None:
+    # helm and kubectl stand-ins: a Dapr that helm.sh did not install, whose injector says this.
+    (tmp_path / "helm").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "kubectl").write_text(
+        "#!/bin/sh\n"
+        'case "$*" in\n'
+        "*dapr-operator*) echo deployment.apps/dapr-operator ;;\n"
+        f'*SIDECAR_IMAGE*) printf %s "{sidecar}" ;;\n'
+        "esac\n"
+    )
+    for tool in ("helm", "kubectl"):
+        (tmp_path / tool).chmod(0o755)
+    path = f"{tmp_path}:{os.environ['PATH']}"
+    done = subprocess.run(
+        ["sh", "k8s/dapr/helm.sh", "installed-elsewhere"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == answer
 
 
 def test_resources_start_in_dependency_order(tilt: TiltCalls) -> None:
@@ -115,8 +166,9 @@ def test_tilt_deploys_k8s_and_components(tilt: TiltCalls) -> None:
 def test_live_update_syncs_into_a_writable_copy_while_the_root_stays_read_only(
     tilt: TiltCalls,
 ) -> None:
-    deployment = next(d for d in deployed(tilt) if d["kind"] == "Deployment"
-                      and d["metadata"]["name"] == APP_ID)
+    deployment = next(
+        d for d in deployed(tilt) if d["kind"] == "Deployment" and d["metadata"]["name"] == APP_ID
+    )
     pod = deployment["spec"]["template"]["spec"]
     copy_app = pod["initContainers"][-1]
     [app] = [c for c in pod["containers"] if c["name"] == "app"]
@@ -138,3 +190,22 @@ def test_every_file_the_tiltfile_references_exists(tilt: TiltCalls) -> None:
     paths += [dapr["apply_cmd"][0], dapr["delete_cmd"][0]]
     for path in paths:
         assert (ROOT / path).exists(), path
+
+
+def test_helm_sh_stops_when_the_chart_cannot_be_had(tmp_path: Path) -> None:
+    # go cannot download the module (offline, say): helm is never called with no chart.
+    (tmp_path / "go").write_text('#!/bin/sh\necho \'{"Error": "offline"}\'\nexit 1\n')
+    (tmp_path / "helm").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/helm-calls\n')
+    for tool in ("go", "helm"):
+        (tmp_path / tool).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "DAPR_HELM_CHART"}
+    done = subprocess.run(
+        ["sh", "k8s/dapr/helm.sh", "apply"],
+        cwd=ROOT,
+        env={**env, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and "DAPR_HELM_CHART" in done.stderr
+    assert not (tmp_path / "helm-calls").exists()
