@@ -11,7 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.sidecar import OutcomeUnknown, SidecarRejected, SidecarUnavailable
+from app.sidecar import (
+    InstanceNotFound,
+    InvalidToken,
+    OutcomeUnknown,
+    SidecarRejected,
+    SidecarUnavailable,
+)
 
 log = logging.getLogger("app.api")
 RETRY_AFTER_UNAVAILABLE = "5"
@@ -127,6 +133,17 @@ def install(app: FastAPI) -> None:
             "outcome_unknown",
             OUTCOME_UNKNOWN,
             {"instance_id": exc.instance_id, "status_url": status_url},
+        )
+
+    @app.exception_handler(InstanceNotFound)
+    async def gone(_: Request, exc: InstanceNotFound) -> JSONResponse:
+        # Found a moment before, then gone (a purge racing this request): the instance is not.
+        return error_response(404, "not_found", "No such workflow instance (any more)")
+
+    @app.exception_handler(InvalidToken)
+    async def bad_token(_: Request, exc: InvalidToken) -> JSONResponse:
+        return error_response(
+            422, "invalid_request", "continuation_token is not one a page of this listing gave"
         )
 
     @app.exception_handler(SidecarRejected)

@@ -59,7 +59,15 @@ async def _rerun(
     source = await existing(client, instance_id)
     if not source.finished:
         raise still_running(source, "only a finished one can rerun")
-    events = {e["event_id"]: e["kind"] for e in await client.history(instance_id)}
+    history = await client.history(instance_id)
+    if any(e["kind"] == "executionStarted" and e["details"].get("parentInstance") for e in history):
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"{instance_id!r} is a child workflow, which the runtime cannot rerun; rerun its "
+            "parent from the event that started it",
+        )
+    events = {e["event_id"]: e["kind"] for e in history}
     if events.get(body.from_event_id) not in RERUNNABLE:
         rerunnable = sorted(i for i, k in events.items() if k in RERUNNABLE)
         raise invalid_event_id(

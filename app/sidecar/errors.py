@@ -3,6 +3,8 @@
 No other module matches a sidecar's words: callers catch these classes.
 """
 
+import re
+
 import grpc
 
 
@@ -30,6 +32,10 @@ class InstanceNotFound(SidecarRejected):
     """No instance has that id."""
 
 
+class InvalidToken(SidecarRejected):
+    """A continuation token the store cannot read (not one a listing gave)."""
+
+
 class InstanceExists(SidecarRejected):
     """The id belongs to an instance, running or finished (a rerun into a taken id)."""
 
@@ -44,7 +50,9 @@ class InstanceActive(InstanceExists):
 # retried. The second is the same load failing in the store itself (LoadWorkflowState), as when
 # daprd's pooled connection died with a killed PostgreSQL: also before anything is written.
 _TRANSIENT_READ = ("transient store read failure", "failed to load workflow metadata")
-_NOT_FOUND = "no such instance"
+# The first from most calls, the second from GetInstanceHistory.
+_NOT_FOUND = re.compile(r"no such instance|workflow instance '.*' not found")
+_BAD_TOKEN = "invalid continue token"  # the stores' words (components-contrib)
 _ID_IN_USE = ("already exists", "awaiting an activity result")
 # A rerun into an id that any instance has, finished or not.
 _ID_TAKEN = "has already been created"
@@ -64,8 +72,10 @@ def classify(error: grpc.aio.AioRpcError, changes: str | None = None) -> Excepti
         return SidecarUnavailable(details)
     if any(marker in details for marker in _TRANSIENT_READ):
         return TransientRead(details)
-    if _NOT_FOUND in details:
+    if _NOT_FOUND.search(details):
         return InstanceNotFound(details)
+    if _BAD_TOKEN in details:
+        return InvalidToken(details)
     if any(marker in details for marker in _ID_IN_USE):
         return InstanceActive(details)
     if _ID_TAKEN in details:

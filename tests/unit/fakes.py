@@ -28,6 +28,7 @@ from app.config import Settings
 from app.main import Worker, create_app
 from app.sidecar import (
     InstanceState,
+    InvalidToken,
     OutcomeUnknown,
     Sidecar,
     SidecarUnavailable,
@@ -334,7 +335,10 @@ class PagesFake(FakeClient):
         self.states[instance_id] = InstanceState(instance_id, workflow, status, **values)
 
     async def list_ids(self, page_size: int, token: str | None) -> tuple[list[str], str | None]:
+        """Pages as the stores page: the token is an offset, and a store refuses another."""
         ids = sorted(self.states)
+        if token is not None and not token.isdigit():
+            raise InvalidToken(f"invalid continue token: {token!r}")
         start = int(token or 0)
         end = start + page_size
         return ids[start:end], (str(end) if end < len(ids) else None)

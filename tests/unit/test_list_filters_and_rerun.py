@@ -11,13 +11,14 @@ from fastapi.testclient import TestClient
 from app.api.listing import MAX_CONCURRENT_SCANS, STORE_PAGE
 from app.config import Settings
 from app.main import create_app
-from app.sidecar import InstanceExists, InstanceState
+from app.sidecar import InstanceExists, InstanceNotFound, InstanceState
 from tests.unit.fakes import (
     APPROVAL_HISTORY,
     T0,
     FakeRuntime,
     PagesFake,
     client_for,
+    event,
     nested,
 )
 
@@ -203,3 +204,35 @@ def test_rerun_racing_a_start_into_its_id_is_instance_exists(fake: PagesFake) ->
     with client_for(fake) as http:
         response = http.post("/workflows/i-1/rerun", json={"from_event_id": 4})
     assert (response.status_code, response.json()["error"]) == (409, "instance_exists")
+
+
+def test_a_continuation_token_no_page_gave_is_422(http: TestClient) -> None:
+    response = http.get("/workflows", params={"continuation_token": "oops"})
+    assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+
+
+def test_a_child_workflow_is_not_rerun_and_the_answer_says_why(
+    http: TestClient, fake: PagesFake
+) -> None:
+    # daprd refuses it ("cannot rerun from child-workflows"): said here, not a 502.
+    fake.add("big:part-0", "fan_out_fan_in", "COMPLETED")
+    parent = {"taskScheduledId": 1, "workflowInstance": {"instanceId": "big"}}
+    fake.histories["big:part-0"] = [
+        event(-1, "executionStarted", 0, "fan_out_fan_in", parentInstance=parent),
+        event(1, "taskScheduled", 0.1, "analyze_item"),
+    ]
+    response = http.post("/workflows/big:part-0/rerun", json={"from_event_id": 1})
+    assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+    assert "child workflow" in response.json()["message"]
+    assert fake.reruns == []
+
+
+def test_an_instance_purged_during_a_request_is_404(
+    http: TestClient, fake: PagesFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def purged(instance_id: str) -> list[dict[str, object]]:
+        raise InstanceNotFound(f"workflow instance {instance_id!r} not found")
+
+    monkeypatch.setattr(fake, "history", purged)
+    response = http.get("/workflows/i-1/history")
+    assert (response.status_code, response.json()["error"]) == (404, "not_found")

@@ -10,11 +10,13 @@ from app.sidecar import (
     InstanceActive,
     InstanceExists,
     InstanceNotFound,
+    InvalidToken,
     OutcomeUnknown,
     SidecarRejected,
     SidecarUnavailable,
     WorkflowClient,
 )
+from app.sidecar.errors import classify
 
 
 def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
@@ -166,3 +168,10 @@ def test_rerun_into_a_taken_id_is_instance_exists() -> None:
     with pytest.raises(InstanceExists) as taken:
         with_client(error, lambda c: c.rerun("x", 1, "y", None, False))
     assert not isinstance(taken.value, InstanceActive)
+
+
+def test_a_missing_history_and_a_bad_continuation_token_are_told_apart() -> None:
+    missing = rpc_error(grpc.StatusCode.NOT_FOUND, "workflow instance 'x' not found")
+    assert isinstance(classify(missing), InstanceNotFound)  # GetInstanceHistory's words
+    token = 'invalid continue token: strconv.ParseInt: parsing "oops": invalid syntax'
+    assert isinstance(classify(rpc_error(grpc.StatusCode.UNKNOWN, token)), InvalidToken)
