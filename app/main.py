@@ -34,11 +34,22 @@ class Worker(Protocol):
 
 
 def _start_runtime(runtime: Worker) -> None:
-    """Connect the worker; if the sidecar is not up yet it keeps trying and /readyz says so."""
+    """Connect the worker: the SDK's start() returns once daprd's work-item stream is open, which
+    is never while the sidecar does not answer; a shutdown ends it."""
     try:
         runtime.start()
     except RuntimeError as error:
-        log.warning("workflow worker not ready yet (%s); it keeps reconnecting", error)
+        log.warning("workflow worker did not start: %s", error)
+
+
+async def _stop_runtime(runtime: Worker, starting: asyncio.Task[None]) -> None:
+    """Stop the worker, and its start if that is still waiting for the sidecar (a stop that came
+    before the start had begun stops nothing: stop again until the start has returned)."""
+    while True:
+        await asyncio.to_thread(runtime.shutdown)
+        done, _ = await asyncio.wait({starting}, timeout=2.0)
+        if done:
+            return
 
 
 def create_app(
@@ -54,7 +65,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = runtime_factory(settings)
-        await asyncio.to_thread(_start_runtime, runtime)
+        # In the background: the app serves /healthz and /readyz (worker: false) meanwhile, and
+        # a change waits for readiness (app/api/deps.py).
+        starting = asyncio.create_task(asyncio.to_thread(_start_runtime, runtime))
         client = (client_factory or _client)(settings)
         app.state.runtime, app.state.client = runtime, client
         # an end a poll or a long poll sees frees its place under the running cap at once
@@ -72,7 +85,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await counting
             await client.close()
-            await asyncio.to_thread(runtime.shutdown)
+            await _stop_runtime(runtime, starting)
 
     app = FastAPI(
         title="Dapr workflow service",
