@@ -126,12 +126,22 @@ def test_every_workload_is_non_root_with_limits_and_no_api_token(
     for deployment in (d for d in manifests + postgres if d["kind"] == "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, deployment["metadata"]["name"]
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         # None of them calls the Kubernetes API (daprd gets its own token from the injector).
         assert pod["automountServiceAccountToken"] is False, deployment["metadata"]["name"]
         for container in pod["containers"] + pod.get("initContainers", []):
             assert {"cpu", "memory"} <= set(container["resources"]["limits"]), container["name"]
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
             assert not container["image"].endswith(":latest")
+
+
+def test_every_container_of_the_default_stack_has_a_read_only_root(
+    manifests: list[dict[str, Any]],
+) -> None:
+    for deployment in (d for d in manifests if d["kind"] == "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
 
 
 def test_app_root_filesystem_is_read_only_with_a_writable_tmp(
