@@ -4,8 +4,8 @@ ARG PYTHON_VERSION=3.11
 FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
-COPY requirements.txt /tmp/requirements.txt
-RUN /venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+COPY requirements.txt constraints.txt /tmp/
+RUN /venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt -c /tmp/constraints.txt
 
 FROM python:${PYTHON_VERSION}-slim-bookworm
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1

@@ -2,8 +2,9 @@
 
     python -m tools.audit [--strict] [requirements files...]
 
-pip-audit resolves requirements.txt and requirements-dev.txt (so their dependencies too) and asks
-the package index's vulnerability service about every resolved version. Fails (exit 1) when one has
+pip-audit resolves requirements.txt, constraints.txt (their closure, pinned) and
+requirements-dev.txt (so its dependencies too) and asks the package index's vulnerability service
+about every resolved version. Fails (exit 1) when one has
 a known vulnerability with a fixed version to move to; one with no fix yet is listed, not failed.
 A package the service could not answer for is reported as not audited, loudly; with --strict
 (`make audit STRICT=1`) that fails too, for machines that reach the service.
@@ -19,7 +20,7 @@ from typing import Any
 
 from tools.paths import ROOT
 
-REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
+REQUIREMENTS = ("requirements.txt", "constraints.txt", "requirements-dev.txt")
 log = logging.getLogger("audit")
 
 

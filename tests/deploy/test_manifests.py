@@ -212,7 +212,8 @@ def test_dockerfile_is_multi_stage_slim_non_root_one_worker(
     assert '"--workers", "1"' in text
     port = _app_container(manifests)["ports"][0]["containerPort"]
     assert f"EXPOSE {port}" in text and f'"--port", "{port}"' in text
-    assert "requirements.txt" in text and "requirements-dev" not in text
+    assert "-r /tmp/requirements.txt -c /tmp/constraints.txt" in text
+    assert "requirements-dev" not in text
 
 
 def test_dockerfile_python_matches_requires_python() -> None:
@@ -230,7 +231,21 @@ def test_dockerfile_needs_no_frontend_from_a_registry() -> None:
 
 def test_dockerignore_lets_in_only_what_the_image_needs() -> None:
     lines = (ROOT / ".dockerignore").read_text().split()
-    assert lines[0] == "*" and {"!app/", "!requirements.txt"} <= set(lines)
+    assert lines[0] == "*" and {"!app/", "!requirements.txt", "!constraints.txt"} <= set(lines)
+
+
+def _pins(path: str) -> dict[str, str]:
+    """name==version lines, names as pip compares them (PEP 503)."""
+    lines = (ROOT / path).read_text().splitlines()
+    pairs = (line.split("==") for line in lines if line and not line.startswith("#"))
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pairs}
+
+
+def test_constraints_pin_every_runtime_package_and_name_no_index() -> None:
+    pins = _pins("constraints.txt")
+    assert _pins("requirements.txt").items() <= pins.items()
+    assert {"grpcio", "protobuf", "starlette", "pydantic-core"} <= set(pins)  # transitive too
+    assert "://" not in (ROOT / "constraints.txt").read_text()
 
 
 def test_hadolint_passes() -> None:

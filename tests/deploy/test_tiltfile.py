@@ -146,7 +146,7 @@ def test_image_builds_with_live_update_of_app_and_rebuild_on_dependencies(tilt: 
     [(args, kwargs)] = tilt.named("docker_build")
     assert args[0] == APP_ID  # the image the Deployment names
     fall_back, sync = kwargs["live_update"]
-    assert fall_back == {"fall_back_on": ["requirements.txt"]}
+    assert fall_back == {"fall_back_on": ["requirements.txt", "constraints.txt"]}
     assert sync == {"sync": ["app", "/srv/app"]}
     # The Dockerfile's command is not repeated: an environment variable turns the reload on.
     assert "entrypoint" not in kwargs and "UVICORN_RELOAD" in (ROOT / "Dockerfile").read_text()
