@@ -44,12 +44,14 @@ def _start_runtime(runtime: Worker) -> None:
 
 async def _stop_runtime(runtime: Worker, starting: asyncio.Task[None]) -> None:
     """Stop the worker, and its start if that is still waiting for the sidecar (a stop that came
-    before the start had begun stops nothing: stop again until the start has returned)."""
-    while True:
+    before the start had begun stops nothing: stop again until the start has returned, for at
+    most about 20 s)."""
+    for _ in range(10):
         await asyncio.to_thread(runtime.shutdown)
         done, _ = await asyncio.wait({starting}, timeout=2.0)
         if done:
             return
+    log.warning("the workflow worker's start did not end after its shutdown")
 
 
 def create_app(

@@ -75,5 +75,7 @@ def event_forms(workflow: str, custom_status: Any, finished: bool) -> list[Event
     if finished or spec is None:
         return []
     waiting = custom_status.get(WAITING_FOR) if isinstance(custom_status, dict) else None
-    wanted = [waiting.casefold()] if isinstance(waiting, str) else list(spec.events)
-    return [form_for(e, spec.events[e]) for e in wanted if e in spec.events]
+    if not isinstance(waiting, str):
+        return [form_for(name, model) for name, model in spec.events.items()]
+    model = spec.event(waiting)
+    return [form_for(waiting.casefold(), model)] if model else []
