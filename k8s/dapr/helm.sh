@@ -16,7 +16,7 @@ installed-elsewhere)
     echo no
   elif kubectl get deployment dapr-operator -n dapr-system --ignore-not-found -o name \
     | grep -q .; then
-    # The daprd the injector puts beside the app, e.g. ghcr.io/dapr/daprd:1.18.2(-mariner).
+    # The daprd image the injector puts beside the app, e.g. <registry>/dapr/daprd:1.18.2-mariner.
     image=$(kubectl get deployment dapr-sidecar-injector -n dapr-system --ignore-not-found \
       -o 'jsonpath={.spec.template.spec.containers[0].env[?(@.name=="SIDECAR_IMAGE")].value}')
     case "${image##*:}" in

@@ -79,16 +79,16 @@ def test_an_installed_dapr_at_the_pinned_version_is_left_alone() -> None:
 def test_an_installed_dapr_at_another_version_stops_tilt_up_saying_so() -> None:
     # Its injector would put that daprd beside the app.
     with pytest.raises(sl.StarlarkError, match=r"daprd:1\.16\.0.*runs on Dapr 1\.18\.2"):
-        evaluate_tiltfile(dapr_elsewhere="other ghcr.io/dapr/daprd:1.16.0")
+        evaluate_tiltfile(dapr_elsewhere="other example/dapr/daprd:1.16.0")
 
 
 @pytest.mark.parametrize(
     ("sidecar", "answer"),
     [
-        ("ghcr.io/dapr/daprd:1.18.2", "yes"),
+        ("example/dapr/daprd:1.18.2", "yes"),
         ("daprio/daprd:1.18.2-mariner", "yes"),
-        ("ghcr.io/dapr/daprd:1.16.0", "other ghcr.io/dapr/daprd:1.16.0"),
-        ("ghcr.io/dapr/daprd:1.18.20", "other ghcr.io/dapr/daprd:1.18.20"),
+        ("example/dapr/daprd:1.16.0", "other example/dapr/daprd:1.16.0"),
+        ("example/dapr/daprd:1.18.20", "other example/dapr/daprd:1.18.20"),
         ("", "other unknown"),
     ],
 )
