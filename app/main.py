@@ -10,10 +10,10 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from app import pages
-from app.api import errors, health, instances, listing, rerun, start
+from app.api import errors, health, instances, lifecycle, listing, rerun, start
 from app.api.admission import Admission
-from app.api.instances import status_cache
 from app.api.limits import BodySizeLimit
+from app.api.lookups import status_cache
 from app.config import Settings
 from app.readiness import Readiness
 from app.runtime import build_runtime
@@ -110,6 +110,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(start.router)
     app.include_router(instances.router)
+    app.include_router(lifecycle.router)
     app.include_router(listing.router)
     app.include_router(rerun.router)
     pages.install(app, settings)

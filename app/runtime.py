@@ -11,6 +11,7 @@ import dapr.ext.workflow as wf
 
 from app.config import Settings
 from app.security.egress import checked_client
+from app.sidecar import sdk
 from app.workflows import (
     benchmark,
     fan_out_fan_in,
@@ -63,6 +64,7 @@ def activities(settings: Settings) -> dict[str, Activity]:
 
 def build_runtime(settings: Settings) -> wf.WorkflowRuntime:
     """A WorkflowRuntime with every workflow and activity of the service registered."""
+    sdk.install()  # pause and resume that mean nothing in the state are ignored, not fatal
     runtime = wf.WorkflowRuntime(
         maximum_concurrent_activity_work_items=settings.max_concurrent_activities,
         maximum_concurrent_orchestration_work_items=settings.max_concurrent_workflows,

@@ -1,4 +1,4 @@
-"""Running instances: status (long poll too), events, lifecycle, purge, list and history."""
+"""Instances: status (long poll too), events, purge and history."""
 
 from typing import Annotated, Any
 
@@ -8,88 +8,21 @@ from pydantic import BaseModel, ValidationError
 from app.api.catalogue import CATALOG, EVENT_EXAMPLES
 from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
 from app.api.errors import ApiError, field_errors, invalid_event, not_found
+from app.api.lookups import accepted, existing, still_running, unfinished
 from app.api.models import (
     Accepted,
     EventNamePath,
     History,
     InstanceIdPath,
     Payload,
-    ReasonBody,
     WorkflowStatus,
-    accepted_headers,
     error_responses,
 )
-from app.config import Settings
-from app.sidecar import InstanceState, Sidecar
-from app.sidecar.cache import Entry, OnEnd, StatusCache
+from app.sidecar.cache import Entry, StatusCache
 from app.workflows.events import SignedEvent
 
 router = APIRouter(tags=["instances"])
 MAX_WAIT_SECONDS = 30
-
-
-def _status(state: InstanceState) -> WorkflowStatus:
-    return WorkflowStatus(**state.__dict__)
-
-
-def _status_json(state: InstanceState) -> bytes:
-    return _status(state).model_dump_json().encode()
-
-
-def status_cache(client: Sidecar, settings: Settings, on_end: OnEnd | None = None) -> StatusCache:
-    """The statuses /status serves, read through the app's one client (app/sidecar/cache.py);
-    `on_end` learns of each end they see."""
-    return StatusCache(
-        client.get,
-        _status_json,
-        running_max_age=settings.status_max_age_seconds,
-        finished_max_age=settings.finished_status_max_age_seconds,
-        idle_max_age=settings.idle_status_max_age_seconds,
-        max_entries=settings.status_cache_entries,
-        wait=client.wait,
-        on_end=on_end,
-    )
-
-
-async def existing(client: Sidecar, instance_id: str) -> InstanceState:
-    """The instance's state, or 404."""
-    state = await client.get(instance_id)
-    if state is None:
-        raise not_found(instance_id)
-    return state
-
-
-async def _running(client: Sidecar, instance_id: str, action: str) -> InstanceState:
-    state = await existing(client, instance_id)
-    if state.finished:
-        raise ApiError(
-            409,
-            "already_finished",
-            f"Cannot {action}: instance {instance_id!r} is {state.runtime_status}",
-        )
-    return state
-
-
-def still_running(state: InstanceState, what_to_do: str) -> ApiError:
-    """409 for an action only a finished instance allows."""
-    return ApiError(
-        409,
-        "still_running",
-        f"Instance {state.instance_id!r} is {state.runtime_status}; {what_to_do}",
-    )
-
-
-def _accepted(instance_id: str, message: str, response: Response, settings: Settings) -> Accepted:
-    response.headers.update(accepted_headers(instance_id, settings))
-    return Accepted(instance_id=instance_id, status_url=f"/status/{instance_id}", message=message)
-
-
-async def current_status(instance_id: str, statuses: StatusCache) -> WorkflowStatus:
-    """The status GET /status answers with, as a model (the pages show it); 404 when unknown."""
-    entry = await statuses.get(instance_id)
-    if entry.state is None:
-        raise not_found(instance_id)
-    return _status(entry.state)
 
 
 async def _waited(statuses: StatusCache, instance_id: str, wait: float) -> Entry:
@@ -148,7 +81,7 @@ async def raise_event(
             "unsupported_media_type",
             "Send the event's payload as JSON (Content-Type: application/json)",
         )
-    state = await _running(client, instance_id, "raise an event")
+    state = await unfinished(client, instance_id, "raise an event")
     spec = CATALOG.get(state.workflow)
     model = spec.event(event_name) if spec else None
     if model is not None:
@@ -157,7 +90,7 @@ async def raise_event(
         await client.raise_event(instance_id, event_name, payload)
     finally:
         statuses.forget(instance_id)
-    return _accepted(instance_id, f"Event {event_name!r} raised", response, settings)
+    return accepted(instance_id, f"Event {event_name!r} raised", response, settings)
 
 
 def _declared_event(
@@ -171,47 +104,6 @@ def _declared_event(
     if isinstance(event, SignedEvent):
         event.authorized_by = who  # only the service may say who was authenticated
     return event.model_dump(mode="json")
-
-
-def _lifecycle(action: str, summary: str, message: str) -> None:
-    """POST /workflows/{id}/terminate, /pause and /resume: one shape, optional reason."""
-
-    async def endpoint(
-        instance_id: InstanceIdPath,
-        client: ClientDep,
-        settings: SettingsDep,
-        response: Response,
-        statuses: StatusesDep,
-        _: ChangerDep,
-        body: ReasonBody | None = None,
-    ) -> Accepted:
-        await _running(client, instance_id, action)
-        try:
-            await getattr(client, action)(instance_id, body.reason if body else None)
-        finally:
-            statuses.forget(instance_id)
-        return _accepted(instance_id, message, response, settings)
-
-    router.add_api_route(
-        f"/workflows/{{instance_id}}/{action}",
-        endpoint,
-        methods=["POST"],
-        status_code=202,
-        response_model=Accepted,
-        responses=error_responses(401, 504, 404, 409),
-        summary=action.capitalize(),
-        description=summary,
-        name=action,
-    )
-
-
-_lifecycle(
-    "terminate",
-    "Terminate a running instance; its in-flight activities are not cancelled.",
-    "Termination requested",
-)
-_lifecycle("pause", "Suspend a running instance until it is resumed.", "Pause requested")
-_lifecycle("resume", "Resume a suspended instance.", "Resume requested")
 
 
 @router.delete(

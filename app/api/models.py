@@ -64,6 +64,8 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
     409: [
         ("instance_exists", "Instance 'order-1001' is still active; choose another id"),
         ("already_finished", "Cannot terminate: instance 'order-1001' is COMPLETED"),
+        ("already_paused", "Instance 'order-1001' is already SUSPENDED"),
+        ("not_paused", "Cannot resume: instance 'order-1001' is RUNNING, not paused"),
         ("still_running", "Instance 'order-1001' is RUNNING; terminate it first"),
     ],
     413: [("body_too_large", "Request bodies are limited to 1048576 bytes")],

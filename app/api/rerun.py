@@ -1,13 +1,17 @@
 """POST /workflows/{id}/rerun: a new instance that replays a finished one up to an event."""
 
+import typing
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Response
+from pydantic import TypeAdapter, ValidationError
 
+from app import runtime
 from app.api.admission import AdmittedDep
 from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
-from app.api.errors import ApiError, invalid_event_id
-from app.api.instances import existing, still_running
+from app.api.errors import ApiError, field_errors, invalid_event_id
+from app.api.lookups import existing, still_running
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
 from app.config import Settings
 from app.sidecar import InstanceExists, Sidecar
@@ -85,8 +89,10 @@ async def _rerun(
     if await client.get(new_id) is not None:
         raise taken
     new_input = "input" in body.model_fields_set
+    name = next(e["name"] for e in history if e["event_id"] == body.from_event_id)
+    payload = _checked_input(name, body.input, settings) if new_input else None
     try:
-        new_id = await client.rerun(instance_id, body.from_event_id, new_id, body.input, new_input)
+        new_id = await client.rerun(instance_id, body.from_event_id, new_id, payload, new_input)
     except InstanceExists:  # a start into that id racing this rerun
         raise taken from None
     response.headers.update(accepted_headers(new_id, settings))
@@ -95,3 +101,23 @@ async def _rerun(
         status_url=f"/status/{new_id}",
         message=f"Rerun of {instance_id!r} from event {body.from_event_id}",
     )
+
+
+def _checked_input(name: str, value: Any, settings: Settings) -> Any:
+    """A rerun's new input, validated as the activity or child workflow it replaces reads it
+    (the same model a start is held to); 422 with the field errors."""
+    target = runtime.activities(settings).get(name) or runtime.workflows(settings).get(name)
+    hints = typing.get_type_hints(target) if target else {}
+    hints.pop("return", None)
+    if len(hints) < 2:  # no typed input to hold it to
+        return value
+    adapter: TypeAdapter[Any] = TypeAdapter(list(hints.values())[1])
+    try:
+        return adapter.dump_python(adapter.validate_python(value), mode="json")
+    except ValidationError as error:
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"Invalid input for {name}, the step the rerun replaces",
+            field_errors(error.errors(), "input"),
+        ) from None

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from app.api import instances, listing
+from app.api import instances, listing, lookups
 from app.api.catalogue import CATALOG
 from app.api.deps import ClientDep, StatusesDep
 from app.api.errors import ApiError, not_found
@@ -151,7 +151,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
         )
 
     async def _instance(instance_id: str, client: ClientDep, statuses: StatusesDep) -> Any:
-        status = await instances.current_status(instance_id, statuses)
+        status = await lookups.current_status(instance_id, statuses)
         history = await instances.history(instance_id, client)
         events = [e.model_dump() for e in history.events]
         now = None if status.runtime_status in TERMINAL else datetime.now(UTC)

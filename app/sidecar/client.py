@@ -12,8 +12,6 @@ from typing import Any
 
 import grpc
 from dapr.conf import settings as dapr_settings
-from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
-from dapr.ext.workflow._durabletask.internal import protos as pb
 from dapr.proto.common.v1 import common_pb2 as common
 from dapr.proto.runtime.v1 import dapr_pb2_grpc
 from dapr.proto.runtime.v1 import jobs_pb2 as jobs
@@ -21,6 +19,7 @@ from dapr.proto.runtime.v1 import jobs_pb2 as jobs
 from app.sidecar import convert
 from app.sidecar.convert import InstanceState
 from app.sidecar.errors import InstanceNotFound, TransientRead, classify
+from app.sidecar.sdk import pb, stubs
 
 TRANSIENT_RETRIES = 5
 PROBE_DEADLINE = 2.0

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dapr.ext.workflow._durabletask.internal import protos as pb
 from google.protobuf import json_format, wrappers_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from app.sidecar.sdk import pb
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
 

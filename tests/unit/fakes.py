@@ -20,7 +20,6 @@ from typing import Any
 
 import dapr.ext.workflow as wf
 import pytest
-from dapr.ext.workflow._durabletask.internal import protos as pb
 from fastapi.testclient import TestClient
 
 from app import runtime
@@ -33,6 +32,7 @@ from app.sidecar import (
     Sidecar,
     SidecarUnavailable,
 )
+from app.sidecar.sdk import pb
 
 NOW = datetime(2026, 1, 1, 12, 0, 0)
 
@@ -260,10 +260,16 @@ class FakeClient:
         self.events.append((instance_id, "terminate", reason))
 
     async def pause(self, instance_id: str, reason: str | None) -> None:
-        self.events.append((instance_id, "pause", reason))
+        await self._lifecycle(instance_id, "pause", reason, "SUSPENDED")
 
     async def resume(self, instance_id: str, reason: str | None) -> None:
-        self.events.append((instance_id, "resume", reason))
+        await self._lifecycle(instance_id, "resume", reason, "RUNNING")
+
+    async def _lifecycle(self, instance_id: str, call: str, reason: str | None, then: str) -> None:
+        """As daprd does: the call answers once the instance shows the new status."""
+        self.events.append((instance_id, call, reason))
+        await asyncio.sleep(0.01)
+        self.states[instance_id] = replace(self.states[instance_id], runtime_status=then)
 
     async def purge(self, instance_id: str) -> int:
         return 1 if self.states.pop(instance_id, None) else 0

@@ -1,9 +1,15 @@
 """Running instances: status, events, lifecycle and purge, with a stand-in sidecar."""
 
+import asyncio
+import itertools
+
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.fakes import FakeClient, nested
+from app.config import Settings
+from app.main import create_app
+from tests.unit.fakes import FakeClient, FakeRuntime, nested
 
 
 # ("..": the client resolves /status/.. to /, the dashboard, before sending anything.)
@@ -79,3 +85,63 @@ def test_event_body_that_is_not_json_is_415(http: TestClient, fake: FakeClient) 
     )
     assert response.status_code == 415
     assert fake.events == []
+
+
+def test_pause_of_a_paused_instance_is_409_and_never_reaches_the_sidecar(
+    http: TestClient, fake: FakeClient
+) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    assert http.post("/workflows/po/pause").status_code == 202
+    again = http.post("/workflows/po/pause")
+    assert (again.status_code, again.json()["error"]) == (409, "already_paused")
+    assert [call for _, call, _ in fake.events] == ["pause"]
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "PENDING"])
+def test_resume_of_an_instance_not_paused_is_409_and_never_reaches_the_sidecar(
+    http: TestClient, fake: FakeClient, status: str
+) -> None:
+    fake.put("po", "purchase_approval", status)
+    response = http.post("/workflows/po/resume")
+    assert (response.status_code, response.json()["error"]) == (409, "not_paused")
+    assert "RUNNING, not paused" in response.json()["message"] or status == "PENDING"
+    assert fake.events == []
+
+
+def test_pause_resume_and_terminate_of_a_finished_instance_are_409(
+    http: TestClient, fake: FakeClient
+) -> None:
+    fake.put("done", "purchase_approval", "COMPLETED")
+    for call in ("pause", "resume", "terminate"):
+        response = http.post(f"/workflows/done/{call}")
+        assert (response.status_code, response.json()["error"]) == (409, "already_finished")
+    assert fake.events == []
+
+
+def test_a_paused_instance_can_be_terminated(http: TestClient, fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "SUSPENDED")
+    assert http.post("/workflows/po/terminate").status_code == 202
+    assert [call for _, call, _ in fake.events] == ["terminate"]
+
+
+def test_pauses_and_resumes_at_once_through_one_replica_never_repeat(fake: FakeClient) -> None:
+    fake.put("po", "purchase_approval", "RUNNING")
+    app = create_app(
+        Settings(), runtime_factory=lambda _: FakeRuntime(), client_factory=lambda _: fake
+    )
+
+    async def together() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://localhost") as client,
+        ):
+            calls = [client.post(f"/workflows/po/{c}") for c in ("pause", "resume") * 3]
+            return [answer.status_code for answer in await asyncio.gather(*calls)]
+
+    codes = asyncio.run(together())
+    calls = [call for _, call, _ in fake.events]
+    # Each call saw the state the one before it left: never two pauses or two resumes in a row.
+    assert calls and all(a != b for a, b in itertools.pairwise(calls)), calls
+    assert codes.count(202) == len(calls)
+    assert set(codes) <= {202, 409}

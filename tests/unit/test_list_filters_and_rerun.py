@@ -8,10 +8,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.catalogue import CATALOG
 from app.api.listing import MAX_CONCURRENT_SCANS, STORE_PAGE
 from app.config import Settings
 from app.main import create_app
 from app.sidecar import InstanceExists, InstanceNotFound, InstanceState
+from app.workflows.purchase_approval import PurchaseOrder
 from tests.unit.fakes import (
     APPROVAL_HISTORY,
     T0,
@@ -75,14 +77,30 @@ def test_list_refuses_an_unknown_status_and_an_empty_time_window(http: TestClien
 
 
 def test_rerun_from_an_activity_starts_a_new_instance(http: TestClient, fake: PagesFake) -> None:
+    order = CATALOG["purchase_approval"].example
     response = http.post(
         "/workflows/i-1/rerun",
-        json={"from_event_id": 4, "new_instance_id": "again", "input": {"x": 1}},
+        json={"from_event_id": 4, "new_instance_id": "again", "input": order},
     )
     assert response.status_code == 202
     assert response.headers["Location"] == "/status/again"
     assert response.json()["instance_id"] == "again"
-    assert fake.reruns == [("i-1", 4, "again", {"x": 1}, True)]
+    # place_order's input, as the activity reads it.
+    stored = PurchaseOrder.model_validate(order).model_dump(mode="json")
+    assert fake.reruns == [("i-1", 4, "again", stored, True)]
+
+
+@pytest.mark.parametrize(
+    "new_input", [None, {"x": 1}, {**CATALOG["purchase_approval"].example, "cost": -1}]
+)
+def test_a_reruns_new_input_is_held_to_the_model_of_the_step_it_replaces(
+    http: TestClient, fake: PagesFake, new_input: object
+) -> None:
+    response = http.post("/workflows/i-1/rerun", json={"from_event_id": 4, "input": new_input})
+    assert (response.status_code, response.json()["error"]) == (422, "invalid_input")
+    assert "place_order" in response.json()["message"]
+    assert response.json()["details"]
+    assert fake.reruns == []
 
 
 def test_rerun_without_input_keeps_the_old_one(http: TestClient, fake: PagesFake) -> None:

@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from dapr.ext.workflow._durabletask.internal import protos as pb
 
 from app.sidecar import InstanceState, convert
+from app.sidecar.sdk import pb
 from tests.unit.fakes import PagesFake, client_for, nested
 
 

@@ -1,0 +1,48 @@
+"""The workflow SDK's private pieces this service relies on, in one place.
+
+dapr-ext-workflow 1.18 bundles durabletask under ``_durabletask``. The service uses three of its
+parts that the public API does not offer: the gRPC stub and protobuf messages of the sidecar's
+workflow API (the public client has no listing, history, rerun or per-call deadline), and the
+orchestration executor that replays a history into workflow code (the worker, `make replay`).
+An SDK upgrade that moves one fails tests/unit/test_sdk.py, naming what moved.
+"""
+
+import logging
+from typing import Any
+
+from dapr.ext.workflow._durabletask import worker
+from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
+from dapr.ext.workflow._durabletask.internal import protos as pb
+
+__all__ = ["LifecycleSafeExecutor", "install", "pb", "stubs", "worker"]
+
+log = logging.getLogger(__name__)
+
+
+class LifecycleSafeExecutor(worker._OrchestrationExecutor):
+    """The SDK's executor, with a pause or resume that means nothing in the state ignored.
+
+    As shipped (1.18.3), a resume of a running instance fails it ("Don't know how to handle
+    event of type 'executionResumed'"), and a second pause is buffered like any event while
+    suspended: the resume that follows replays it, suspends again and keeps appending to the
+    list it is replaying, so the worker loops for ever on that instance and every later call to
+    it (resume, terminate) times out. The API answers such calls itself, but two replicas, or
+    another client of the sidecar, can still race one into a history: this executor lets that
+    history replay as the runtime reads it (a second pause changes nothing, a resume of a running
+    instance changes nothing), so a wedged instance goes on once a fixed worker replays it.
+    """
+
+    def process_event(self, ctx: Any, event: Any) -> None:
+        kind = event.WhichOneof("eventType")
+        if kind == "executionSuspended" and self._is_suspended:
+            return
+        if kind == "executionResumed" and not self._is_suspended:
+            if not ctx.is_replaying:
+                log.info("%s: resume of an instance that is not suspended ignored", ctx.instance_id)
+            return
+        super().process_event(ctx, event)
+
+
+def install() -> None:
+    """Make the SDK's worker run every orchestration with LifecycleSafeExecutor."""
+    worker._OrchestrationExecutor = LifecycleSafeExecutor  # type: ignore[misc]
