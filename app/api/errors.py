@@ -90,6 +90,9 @@ def field_errors(errors: Any, *prefix: str) -> list[dict[str, Any]]:
     ]
 
 
+UNDECODABLE_BODY = "There was an error parsing the body"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -107,6 +110,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNDECODABLE_BODY:
+            # FastAPI's words for a JSON body that is not UTF-8: one more malformed body.
+            return error_response(
+                422, "invalid_request", "The body is not valid JSON: it is not UTF-8 text"
+            )
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
             exc.status_code, "http_error"
         )

@@ -3,9 +3,10 @@
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BeforeValidator
 
 from app.api.deps import ClientDep
 from app.api.errors import ApiError
@@ -46,6 +47,19 @@ class Filters:
             and (self.created_after is None or created >= self.created_after)
             and (self.created_before is None or created < self.created_before)
         )
+
+
+def _iso_only(value: Any) -> Any:
+    """A date or time as ISO 8601 text; a bare number (which pydantic reads as a Unix time) is
+    refused, as `created_before=0.5` is far more likely a mistake than 1970."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return value
+    raise ValueError("an ISO 8601 date or time is expected, such as 2026-01-31T12:00:00Z")
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -98,9 +112,11 @@ async def list_workflows(
     ] = None,
     status: Annotated[RuntimeStatus | None, Query(description="Only this runtime_status")] = None,
     created_after: Annotated[
-        datetime | None, Query(description="Created at or after (ISO 8601; UTC if no zone)")
+        IsoTime | None, Query(description="Created at or after (ISO 8601; UTC if no zone)")
     ] = None,
-    created_before: Annotated[datetime | None, Query(description="Created before")] = None,
+    created_before: Annotated[
+        IsoTime | None, Query(description="Created before (ISO 8601)")
+    ] = None,
 ) -> InstanceList:
     """The instances the state store knows, a page at a time, optionally filtered.
 

@@ -172,10 +172,11 @@ class History(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error codes an endpoint can answer with, each with its examples.
 
-    An endpoint that needs a key (401) also refuses cross-site browser requests (403). Every
-    endpoint may meet a sidecar that refuses (502) or is not there (503).
+    An endpoint that needs a key (401) changes something: it also refuses cross-site browser
+    requests (403) and bodies over the limit (413). Every endpoint may meet a sidecar that
+    refuses (502) or is not there (503).
     """
-    statuses = (*codes, *((403,) if 401 in codes else ()), 422, 502, 503)
+    statuses = (*codes, *((403, 413) if 401 in codes else ()), 422, 502, 503)
     return {
         code: {
             "model": ErrorModel,

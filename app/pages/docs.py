@@ -31,13 +31,28 @@ def with_origin(value: Any, origin: str) -> Any:
     return json.loads(json.dumps(value).replace(EXAMPLE_ORIGIN, origin))
 
 
+def without_keys(schema: dict[str, Any]) -> dict[str, Any]:
+    """The spec of a service running without API keys: no operation asks for one, none answers
+    401 (a generated client would otherwise demand a key that does not exist)."""
+    schema = json.loads(json.dumps(schema))
+    schema.get("components", {}).pop("securitySchemes", None)
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            operation.pop("security", None)
+            operation.get("responses", {}).pop("401", None)
+    return schema
+
+
 def install(app: FastAPI, templates: Jinja2Templates) -> None:
     """Routes /docs, /redoc and /openapi.json, and the vendored assets under /static/vendor."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/openapi.json")
     async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(with_origin(app.openapi(), service_origin(request)))
+        schema = app.openapi()
+        if not request.app.state.settings.api_key_owners():
+            schema = without_keys(schema)
+        return JSONResponse(with_origin(schema, service_origin(request)))
 
     @router.get("/docs", response_class=HTMLResponse)
     async def swagger_ui(request: Request) -> HTMLResponse:

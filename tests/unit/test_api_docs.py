@@ -46,8 +46,24 @@ def test_event_name_offers_the_events_each_workflow_waits_for(spec: dict[str, An
     assert "purchase_approval" in next(iter(event_name["examples"]))
 
 
-def test_error_examples_carry_each_status_codes_real_errors(spec: dict[str, Any]) -> None:
-    responses = spec["paths"]["/workflows/{instance_id}/terminate"]["post"]["responses"]
+def _keyed_spec() -> dict[str, Any]:
+    with client_for(PagesFake(), api_keys="alice:s3cret") as http:
+        return http.get("/openapi.json").json()  # type: ignore[no-any-return]
+
+
+def test_the_spec_asks_for_a_key_only_when_the_service_has_keys(spec: dict[str, Any]) -> None:
+    keyed = _keyed_spec()
+    terminate = "/workflows/{instance_id}/terminate"
+    assert keyed["paths"][terminate]["post"]["security"] == [{"APIKeyHeader": []}]
+    assert "401" in keyed["paths"][terminate]["post"]["responses"]
+    assert "securitySchemes" not in spec.get("components", {})
+    for path in spec["paths"].values():
+        for operation in path.values():
+            assert "security" not in operation and "401" not in operation["responses"]
+
+
+def test_error_examples_carry_each_status_codes_real_errors() -> None:
+    responses = _keyed_spec()["paths"]["/workflows/{instance_id}/terminate"]["post"]["responses"]
 
     def codes(status: str) -> set[str]:
         examples = responses[status]["content"]["application/json"]["examples"]
@@ -79,3 +95,26 @@ def test_malformed_json_error_gives_line_and_column(http: TestClient) -> None:
     assert error["error"] == "invalid_request"
     assert "line 3, column 20" in error["message"]
     assert error["details"][0]["line"] == 3 and error["details"][0]["column"] == 20
+
+
+def test_a_body_that_is_not_utf8_is_the_documented_422(http: TestClient) -> None:
+    response = http.post(
+        "/start-workflow",
+        content=b'{"workflow": "\xff"}',
+        headers={"content-type": "application/json"},
+    )
+    assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+    assert "not UTF-8" in response.json()["message"]
+
+
+@pytest.mark.parametrize("when", ["0.5", "2026", "1e9"])
+def test_a_number_is_not_taken_for_a_time(http: TestClient, when: str) -> None:
+    response = http.get("/workflows", params={"created_before": when})
+    assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+
+
+def test_every_change_documents_the_body_limit(spec: dict[str, Any]) -> None:
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method in ("post", "delete"):
+                assert "413" in operation["responses"], f"{method} {path}"
