@@ -8,6 +8,7 @@ RETAIN ?=
 WORKDIR ?=
 
 .PHONY: run test unit integration browser bench lint audit runtime redis postgres chromium deps clean \
+        replay record-histories \
         cluster cluster-env cluster-down e2e
 
 deps: $(VENV)/.installed
@@ -67,6 +68,12 @@ browser: runtime redis chromium  ## the pages in Debian's chromium, on the real 
 
 bench: runtime redis postgres  ## figures, not pass/fail: see docs/benchmarks.md
 	$(PY) -m tools.bench
+
+replay: deps  ## would this code replay every unfinished instance of SERVICE? (KEY= an API key)
+	$(PY) -m tools.replay $(if $(SERVICE),--service $(SERVICE)) $(if $(KEY),--key $(KEY))
+
+record-histories: runtime  ## each workflow branch's history from the real runtime, into tests/histories/
+	$(PY) -m tools.record_histories
 
 clean:
 	rm -rf $(VENV) .run

@@ -10,11 +10,23 @@ An SDK upgrade that moves one fails tests/unit/test_sdk.py, naming what moved.
 import logging
 from typing import Any
 
+import dapr.ext.workflow as wf
 from dapr.ext.workflow._durabletask import worker
+from dapr.ext.workflow._durabletask.internal import helpers
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
 from dapr.ext.workflow._durabletask.internal import protos as pb
 
-__all__ = ["LifecycleSafeExecutor", "install", "pb", "stubs", "worker"]
+__all__ = [
+    "LifecycleSafeExecutor",
+    "helpers",
+    "install",
+    "pb",
+    "registers",
+    "registry_of",
+    "replay",
+    "stubs",
+    "worker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +58,21 @@ class LifecycleSafeExecutor(worker._OrchestrationExecutor):
 def install() -> None:
     """Make the SDK's worker run every orchestration with LifecycleSafeExecutor."""
     worker._OrchestrationExecutor = LifecycleSafeExecutor  # type: ignore[misc]
+
+
+def registry_of(runtime: wf.WorkflowRuntime) -> Any:
+    """The workflows a runtime has registered, as its worker looks them up by name."""
+    return runtime._WorkflowRuntime__worker._registry  # type: ignore[attr-defined]
+
+
+def registers(registry: Any, workflow: str) -> bool:
+    """Whether the registry has a workflow of that name, versioned or not."""
+    return workflow in registry.orchestrators or workflow in registry.versioned_orchestrators
+
+
+def replay(registry: Any, instance_id: str, history: list[Any]) -> Any:
+    """Run the workflow code over a whole history, offline, as the worker would at its next
+    step: the SDK's executor, its results (a history mismatch shows as a FAILED completion)."""
+    executor = LifecycleSafeExecutor(registry, log)
+    turn = helpers.new_workflow_started_event(history[-1].timestamp.ToDatetime())
+    return executor.execute(instance_id, history, [turn])

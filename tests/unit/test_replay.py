@@ -1,0 +1,89 @@
+"""The recorded histories (tests/histories, `make record-histories`) replay on the code as it is;
+an edit that running instances could not replay fails here, naming the workflow and the fix."""
+
+import functools
+import json
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import dapr.ext.workflow as wf
+import pytest
+
+from app.sidecar import sdk
+from app.workflows import purchase_approval
+from app.workflows.purchase_approval import PurchaseOrder
+from tools import replay
+from tools.paths import ROOT
+
+HISTORIES = sorted((ROOT / "tests" / "histories").glob("*.json"))
+KNOWN = replay.registry()
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text())["events"]  # type: ignore[no-any-return]
+
+
+def test_every_branch_of_every_workflow_is_recorded() -> None:
+    workflows = {replay.verdict(KNOWN, p.stem, _events(p)).workflow for p in HISTORIES}
+    assert workflows == {
+        "task_chaining",
+        "fan_out_fan_in",
+        "hybrid",
+        "monitor",
+        "purchase_approval",
+    }
+    assert len(HISTORIES) >= 15
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+def test_the_code_replays_the_recorded_history(path: Path) -> None:
+    found = replay.verdict(KNOWN, path.stem, _events(path))
+    assert found.problem is None, (
+        f"{found.workflow} no longer replays the history recorded in {path.name}: "
+        f"{found.problem}. This change is not deterministic for instances already running; "
+        f"{replay.FIX}"
+    )
+
+
+def _budget(ctx: wf.DaprWorkflowContext, order: PurchaseOrder) -> Generator[Any, Any, Any]:
+    """purchase_approval with one more activity before it asks for approval: unguarded."""
+    yield ctx.call_activity("check_budget", input=order.model_dump(mode="json"))
+    return (yield from purchase_approval.purchase_approval(ctx, order))
+
+
+def _budget_patched(ctx: wf.DaprWorkflowContext, order: PurchaseOrder) -> Generator[Any, Any, Any]:
+    """The same edit behind a patch: instances that started before it keep the old path."""
+    if ctx.is_patched("budget-check"):
+        yield ctx.call_activity("check_budget", input=order.model_dump(mode="json"))
+    return (yield from purchase_approval.purchase_approval(ctx, order))
+
+
+@functools.cache  # the SDK registers a function once
+def _with(workflow: Any) -> Any:
+    runtime = wf.WorkflowRuntime()
+    runtime.register_workflow(workflow, name=purchase_approval.NAME)
+    return sdk.registry_of(runtime)
+
+
+def test_an_unguarded_edit_is_named_with_the_step_that_differs_and_the_fix() -> None:
+    path = ROOT / "tests" / "histories" / "approval-waiting.json"
+    found = replay.verdict(_with(_budget), "order-7", _events(path))
+    assert found.problem is not None
+    assert "request_approval" in found.problem and "check_budget" in found.problem
+    line = found.line()
+    assert line.startswith("order-7 (purchase_approval): ")
+    assert "ctx.is_patched" in line and "new version" in line
+
+
+def test_the_same_edit_behind_a_patch_replays_every_recorded_approval() -> None:
+    for path in HISTORIES:
+        if path.stem.startswith("approval-"):
+            found = replay.verdict(_with(_budget_patched), path.stem, _events(path))
+            assert found.problem is None, (path.name, found.problem)
+
+
+def test_a_workflow_the_code_no_longer_has_is_named() -> None:
+    path = ROOT / "tests" / "histories" / "approval-waiting.json"
+    found = replay.verdict(sdk.registry_of(wf.WorkflowRuntime()), "x", _events(path))
+    assert found.problem == "no workflow named 'purchase_approval' in this code"
