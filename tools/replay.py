@@ -13,6 +13,7 @@ key, or an instance went away during the check) and none of those read would bre
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import re
@@ -115,6 +116,7 @@ def _recorded_failure(history: list[Any]) -> str | None:
     return None
 
 
+@functools.cache  # the SDK marks a function registered: one runtime per process
 def registry() -> Any:
     """Every workflow this code registers, as the worker would (the benchmark's too)."""
     return sdk.registry_of(build_runtime(Settings(benchmark_workflows=True)))
