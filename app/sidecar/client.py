@@ -18,10 +18,12 @@ from dapr.proto.runtime.v1 import jobs_pb2 as jobs
 
 from app.sidecar import convert
 from app.sidecar.convert import InstanceState
-from app.sidecar.errors import InstanceNotFound, TransientRead, classify
+from app.sidecar.errors import InstanceNotFound, StoreBusy, TransientRead, classify
 from app.sidecar.sdk import pb, stubs
 
 TRANSIENT_RETRIES = 5
+# Refusals that wrote nothing and may pass a moment later: retried, with backoff.
+NOTHING_WRITTEN = (TransientRead, StoreBusy)
 PROBE_DEADLINE = 2.0
 
 
@@ -50,8 +52,9 @@ class WorkflowClient:
 
     async def _call(self, method: str, request: Any, changes: str | None = None) -> Any:
         """One unary call with a deadline, its failure typed (app/sidecar/errors.py); a transient
-        store read is retried (it wrote nothing). `changes` names the instance a mutating call
-        changes: if such a call was sent and its answer is lost, the outcome is unknown.
+        store read and a store too busy to begin a transaction are retried (neither wrote
+        anything). `changes` names the instance a mutating call changes: if such a call was sent
+        and its answer is lost, the outcome is unknown.
         """
         for attempt in range(TRANSIENT_RETRIES + 1):
             try:
@@ -60,7 +63,10 @@ class WorkflowClient:
                 )
             except grpc.aio.AioRpcError as error:
                 failure = classify(error, changes)
-                if not isinstance(failure, TransientRead) or attempt == TRANSIENT_RETRIES:
+                if (
+                    not isinstance(failure, TransientRead | StoreBusy)
+                    or attempt == TRANSIENT_RETRIES
+                ):
                     raise failure from None
                 await asyncio.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
@@ -165,10 +171,13 @@ class WorkflowClient:
         return await self._probe(self._stub.GetInstance, request) is not None
 
     async def probe_actors(self, probe_id: str) -> bool:
-        """A workflow actor answers now: placement finds it and it activates. An event for an
-        instance that does not exist takes that path and is refused; nothing is stored."""
-        request = pb.RaiseEventRequest(instanceId=probe_id, name="readyz")
-        return await self._probe(self._stub.RaiseEvent, request) is not None
+        """A workflow actor answers now: placement finds it and it activates. A purge of an
+        instance that does not exist takes that path and is refused; nothing is stored, and
+        daprd logs the refusal at debug level (an event raised there instead logs an ERROR at
+        every probe). No instance can have the probe's id: the API's ids start with a letter or
+        a digit."""
+        request = pb.PurgeInstancesRequest(instanceId=probe_id)
+        return await self._probe(self._stub.PurgeInstances, request) is not None
 
     async def probe_scheduler(self, name: str) -> bool:
         """A job scheduled and deleted: the scheduler path every timer, reminder and event takes.

@@ -16,6 +16,11 @@ class TransientRead(SidecarUnavailable):
     """daprd failed a state read that raced a write; nothing was written: it may be retried."""
 
 
+class StoreBusy(SidecarUnavailable):
+    """The state store was too busy to begin a transaction (SQLite's lock, held by another
+    writer past its busy timeout): nothing was written; it may be retried."""
+
+
 class OutcomeUnknown(Exception):
     """A change was sent but its answer did not come in time: it may or may not have happened."""
 
@@ -50,6 +55,10 @@ class InstanceActive(InstanceExists):
 # retried. The second is the same load failing in the store itself (LoadWorkflowState), as when
 # daprd's pooled connection died with a killed PostgreSQL: also before anything is written.
 _TRANSIENT_READ = ("transient store read failure", "failed to load workflow metadata")
+# SQLite's lock held by another writer past the component's busyTimeout: the call's transaction
+# never began, so it wrote nothing (components-contrib's words, then the driver's).
+_NO_TRANSACTION = "failed to begin transaction"
+_BUSY = ("database is locked", "SQLITE_BUSY")
 # The first from most calls, the second from GetInstanceHistory.
 _NOT_FOUND = re.compile(r"no such instance|workflow instance '.*' not found")
 _BAD_TOKEN = "invalid continue token"  # the stores' words (components-contrib)
@@ -72,6 +81,8 @@ def classify(error: grpc.aio.AioRpcError, changes: str | None = None) -> Excepti
         return SidecarUnavailable(details)
     if any(marker in details for marker in _TRANSIENT_READ):
         return TransientRead(details)
+    if _NO_TRANSACTION in details and any(marker in details for marker in _BUSY):
+        return StoreBusy(details)
     if _NOT_FOUND.search(details):
         return InstanceNotFound(details)
     if _BAD_TOKEN in details:

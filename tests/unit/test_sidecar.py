@@ -77,6 +77,25 @@ def test_store_failing_the_load_is_retried_then_unavailable_not_a_rejection() ->
         purge_with(stub)
 
 
+BUSY = "failed to begin transaction: database is locked (5) (SQLITE_BUSY)"
+
+
+def test_a_store_too_busy_to_begin_is_retried_then_unavailable_not_a_rejection() -> None:
+    stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, BUSY))
+    assert purge_with(stub) == 1 and stub.calls == 2
+    stub = FlakyStub(*[rpc_error(grpc.StatusCode.UNKNOWN, BUSY)] * 10)
+    with pytest.raises(SidecarUnavailable, match="database is locked"):
+        purge_with(stub)
+    assert stub.calls == 6
+
+
+def test_a_busy_store_elsewhere_than_at_the_begin_stays_a_rejection() -> None:
+    # Only a transaction that never began is known to have written nothing.
+    stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, "commit: database is locked"))
+    with pytest.raises(SidecarRejected):
+        purge_with(stub)
+
+
 def test_unreachable_sidecar_is_unavailable_without_retry() -> None:
     stub = FlakyStub(rpc_error(grpc.StatusCode.UNAVAILABLE, "connection refused"))
     with pytest.raises(SidecarUnavailable):
