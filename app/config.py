@@ -9,6 +9,9 @@ launcher sets them here. This module imports nothing from the app: everything el
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Work items the worker may hold before starts are refused (docs/benchmarks.md, "Admission").
+PENDING_WORK_BOUND = 100
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", env_file=".env", extra="ignore")
@@ -71,7 +74,15 @@ class Settings(BaseSettings):
     )
     # Admission control (429 with Retry-After): see the README's "Limits"
     max_running_instances: int = Field(
-        100, ge=0, description="Unfinished instances this replica started; 0: no cap"
+        0,
+        ge=0,
+        description="Unfinished instances this replica started, waiting ones too; 0: no cap",
+    )
+    max_pending_work_items: int = Field(
+        PENDING_WORK_BOUND,
+        ge=0,
+        description="Work items (workflow steps, activities) this replica's worker may hold, "
+        "running or queued, before a start is refused; 0: no bound",
     )
     max_starts_per_second: float = Field(
         20.0, ge=0, description="Starts a second per API key owner or client address; 0: no limit"

@@ -5,6 +5,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Protocol
 
 from fastapi import FastAPI
@@ -18,7 +19,7 @@ from app.config import Settings
 from app.readiness import Readiness
 from app.runtime import build_runtime
 from app.security.egress import parse_fixed_names
-from app.sidecar import Sidecar, WorkflowClient
+from app.sidecar import Sidecar, WorkflowClient, sdk
 from app.sidecar.cache import StateLookup
 from app.telemetry import setup_tracing
 
@@ -72,6 +73,7 @@ def create_app(
         starting = asyncio.create_task(asyncio.to_thread(_start_runtime, runtime))
         client = (client_factory or _client)(settings)
         app.state.runtime, app.state.client = runtime, client
+        app.state.admission.backlog.pending = partial(sdk.pending_work, runtime)
         # an end a poll or a long poll sees frees its place under the running cap at once
         app.state.statuses = status_cache(
             client, settings, on_end=lambda iid: app.state.admission.running.finished(iid)

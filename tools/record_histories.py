@@ -127,6 +127,7 @@ def main() -> int:
         "APP_MONITOR_ALLOW_PRIVATE": "true",
         "APP_MAX_STARTS_PER_SECOND": "0",
         "APP_MAX_RUNNING_INSTANCES": "0",
+        "APP_MAX_PENDING_WORK_ITEMS": "0",
     }
     with (
         tempfile.TemporaryDirectory() as work,

@@ -1,4 +1,5 @@
-"""Admission control for starts: a rate per caller and a cap on running instances, else 429.
+"""Admission control for starts: a rate per caller, a bound on the work the replica's worker
+holds, and (off by default) a cap on running instances; else 429.
 
 Counting is in-process and cheap: the replica remembers the instances it started, drops each one
 as soon as a status read here sees it end (a client's poll or long poll: no call of its own), and
@@ -159,11 +160,34 @@ class RunningInstances:
                 log.exception("admission recheck failed")
 
 
+class WorkerBacklog:
+    """The work this replica's worker holds (workflow steps and activities, running or waiting
+    for a slot), read from the worker when a start comes: past `bound`, the start is refused.
+    Instances waiting for an event or a timer hold no work item, so they never count."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.pending: Callable[[], int] = lambda: 0  # the lifespan sets the worker's
+
+    def check(self) -> None:
+        held = self.pending() if self.bound else 0
+        if held >= self.bound > 0:
+            raise ApiError(
+                429,
+                "worker_busy",
+                f"This replica's worker holds {held} work items (its bound is {self.bound}); "
+                "retry later",
+                headers={"Retry-After": str(math.ceil(FIRST_RECHECK_SECONDS))},
+            )
+
+
 class Admission:
-    """What a start must pass: the caller's rate here, then the running cap inside start()."""
+    """What a start must pass: the caller's rate and the worker's backlog here, then the running
+    cap (when one is set) inside start()."""
 
     def __init__(self, settings: Settings, clock: Clock = time.monotonic) -> None:
         self.rate = StartRate(settings.max_starts_per_second, settings.start_burst, clock)
+        self.backlog = WorkerBacklog(settings.max_pending_work_items)
         self.running = RunningInstances(
             settings.max_running_instances, settings.admission_recheck_max_seconds, clock
         )
@@ -184,6 +208,7 @@ async def admitted(request: Request, owner: CallerDep) -> RunningInstances:
     admission: Admission = request.app.state.admission
     client = request.client.host if request.client else "unknown"
     admission.check_rate(f"key:{owner}" if owner is not None else f"address:{client}")
+    admission.backlog.check()
     return admission.running
 
 

@@ -79,6 +79,10 @@ ERROR_EXAMPLES: dict[int, list[tuple[str, str]]] = {
     ],
     429: [
         ("rate_limited", "More than 20 starts a second from this caller; slow down"),
+        (
+            "worker_busy",
+            "This replica's worker holds 100 work items (its bound is 100); retry later",
+        ),
         ("too_many_running", "100 instances started here are still running; retry later"),
     ],
     502: [("sidecar_rejected", SIDECAR_REJECTED)],

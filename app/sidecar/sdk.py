@@ -21,6 +21,7 @@ __all__ = [
     "helpers",
     "install",
     "pb",
+    "pending_work",
     "registers",
     "registry_of",
     "replay",
@@ -76,3 +77,16 @@ def replay(registry: Any, instance_id: str, history: list[Any]) -> Any:
     executor = LifecycleSafeExecutor(registry, log)
     turn = helpers.new_workflow_started_event(history[-1].timestamp.ToDatetime())
     return executor.execute(instance_id, history, [turn])
+
+
+def pending_work(runtime: Any) -> int:
+    """Work items the runtime's worker holds, running or waiting for a slot: workflow steps and
+    activities together (0 for a worker that is not the SDK's, such as a test's stand-in)."""
+    manager = getattr(
+        getattr(runtime, "_WorkflowRuntime__worker", None), "_async_worker_manager", None
+    )
+    queues = (
+        getattr(manager, "activity_queue", None),
+        getattr(manager, "orchestration_queue", None),
+    )
+    return sum(getattr(q, "_unfinished_tasks", 0) for q in queues if q is not None)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from app.config import Settings
 from tests.integration.polling import start, wait_for
 from tests.integration.stacks import running_stack
 
@@ -56,3 +57,24 @@ def test_cap_holds_until_an_instance_finishes_and_the_rate_holds_after(
     while len(errors) < BURST and "rate_limited" not in errors:
         errors.append(limited.post("/workflows/purchase_approval", json=order()).json()["error"])
     assert errors[-1] == "rate_limited" and set(errors[:-1]) <= {"too_many_running"}
+
+
+def test_with_the_defaults_waiting_approvals_never_close_the_replica(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The default bounds work, not waiting: 300 approvals waiting for a human (three times the
+    old cap) and a new chain still starts and completes."""
+    fields = Settings.model_fields
+    env = {  # the defaults, where the tests' stacks turn admission off; one caller, no rate
+        "APP_MAX_RUNNING_INSTANCES": str(fields["max_running_instances"].default),
+        "APP_MAX_PENDING_WORK_ITEMS": str(fields["max_pending_work_items"].default),
+        "APP_MAX_STARTS_PER_SECOND": "0",
+    }
+    with (
+        running_stack(tmp_path_factory.mktemp("defaults"), app_env=env) as stack,
+        httpx.Client(base_url=stack.replicas[0].url, timeout=30) as api,
+    ):
+        waiting = [start(api, "purchase_approval", order()) for _ in range(300)]
+        wait_for(api, waiting[-1], {"RUNNING"})
+        chain = {"task_id": "t", "title": "URGENT: fix login", "description": "Long enough text"}
+        assert wait_for(api, start(api, "task_chaining", chain))["runtime_status"] == "COMPLETED"

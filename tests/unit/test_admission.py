@@ -147,3 +147,22 @@ def test_invalid_start_does_not_hold_a_place(fake: FakeClient) -> None:
         bad = http.post("/start-workflow", json={"workflow": "task_chaining", "input": {}})
         good = http.post("/start-workflow", json=CHAIN)
     assert (bad.status_code, good.status_code) == (422, 202)
+
+
+def test_a_start_is_refused_while_the_worker_holds_its_bound_of_work(fake: FakeClient) -> None:
+    with client_for(fake, max_pending_work_items=3) as http:
+        backlog = http.app.state.admission.backlog  # type: ignore[attr-defined]
+        backlog.pending = lambda: 3
+        refused = http.post("/start-workflow", json=CHAIN)
+        assert (refused.status_code, refused.json()["error"]) == (429, "worker_busy")
+        assert refused.headers["Retry-After"] == "1"
+        backlog.pending = lambda: 2
+        assert http.post("/start-workflow", json=CHAIN).status_code == 202
+
+
+def test_waiting_instances_never_close_the_replica_to_new_work(fake: FakeClient) -> None:
+    """By default only work counts: a thousand instances waiting for a human hold none."""
+    with client_for(fake, max_starts_per_second=0) as http:
+        for n in range(1000):
+            fake.put(f"waiting-{n}", "purchase_approval", "RUNNING")
+        assert http.post("/start-workflow", json=CHAIN).status_code == 202

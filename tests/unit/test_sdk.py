@@ -5,6 +5,7 @@ import logging
 import threading
 from typing import Any
 
+import dapr.ext.workflow as wf
 import pytest
 from dapr.ext.workflow._durabletask.internal import helpers
 
@@ -34,6 +35,13 @@ def test_the_private_sdk_names_the_service_uses_are_where_they_were() -> None:
         if not hasattr(module, name)
     ]
     assert not missing, f"the workflow SDK no longer has {missing}: see app/sidecar/sdk.py"
+    runtime = wf.WorkflowRuntime()
+    assert sdk.pending_work(runtime) == 0
+    queues = runtime._WorkflowRuntime__worker._async_worker_manager  # type: ignore[attr-defined]
+    assert hasattr(queues, "activity_queue") and hasattr(queues, "orchestration_queue"), (
+        "the SDK's worker no longer keeps its work in activity_queue and orchestration_queue: "
+        "sdk.pending_work (app/sidecar/sdk.py) must follow it, or admission sees no backlog"
+    )
     executor = sdk.worker._OrchestrationExecutor.__init__
     assert "_is_suspended" in executor.__code__.co_names, (
         "the SDK's executor no longer tracks suspension in _is_suspended: "
