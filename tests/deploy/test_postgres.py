@@ -127,7 +127,8 @@ def test_tiltfile_swaps_redis_for_postgres(tilt: TiltCalls) -> None:
     assert resources["postgres-credentials"]["cmd"] == "k8s/postgres/credentials.sh"
     assert set(resources["components"]["resource_deps"]) == {"dapr", "postgres", "jaeger"}
     applied = {(d["kind"], d["metadata"]["name"]): d for d in _applied(tilt)}
-    assert not {("Deployment", "redis"), ("Service", "redis")} & set(applied)
+    redis = {("Deployment", "redis"), ("Service", "redis"), ("PersistentVolumeClaim", "redis-data")}
+    assert not redis & set(applied)
     assert {("Deployment", "postgres"), ("Service", "postgres")} <= set(applied)
     assert ("PersistentVolumeClaim", "postgres-data") in applied
     assert applied[("Component", "statestore")]["spec"]["type"] == "state.postgresql"

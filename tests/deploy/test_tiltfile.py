@@ -122,6 +122,7 @@ def test_resources_start_in_dependency_order(tilt: TiltCalls) -> None:
     resources = tilt.resources()
     assert set(resources) >= {"dapr", "redis", "jaeger", "components", APP_ID}
     assert resources["redis"]["resource_deps"] == ["dapr"]
+    assert resources["redis"]["objects"] == ["redis-data:persistentvolumeclaim"]
     assert resources["jaeger"]["resource_deps"] == ["dapr"]
     assert set(resources["components"]["resource_deps"]) == {"dapr", "redis", "jaeger"}
     assert resources[APP_ID]["resource_deps"] == ["components"]

@@ -75,3 +75,14 @@ def completed_and_waiting(api: httpx.Client) -> tuple[str, str]:
     start(api, "purchase_approval", order(waiting), waiting)
     running(api, waiting)
     return done, waiting
+
+
+def kept_across_a_store_restart(api: httpx.Client, done: str, waiting: str) -> float:
+    """Once the store's new pod is ready: the waiting approval is approved and completes, the
+    completed instance is still there. The seconds the approval took to complete."""
+    began = time.monotonic()
+    approve(api, waiting, True, "Jane Doe")
+    out = finished(api, waiting)
+    assert (out["runtime_status"], out["output"]["status"]) == ("COMPLETED", "approved")
+    assert status(api, done)["runtime_status"] == "COMPLETED"
+    return time.monotonic() - began
