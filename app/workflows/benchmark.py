@@ -8,7 +8,7 @@ from collections.abc import Generator
 from typing import Any
 
 import dapr.ext.workflow as wf
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.workflows.fan_out_fan_in import ItemInput, analyze_item
 
@@ -16,6 +16,8 @@ NAME = "bench_chain"
 
 
 class ChainInput(BaseModel):
+    model_config = ConfigDict(strict=True)  # no silent coercion of a caller's values
+
     steps: int = Field(5, ge=1, le=1000)
     work_seconds: float = Field(0.0, ge=0)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import dapr.ext.workflow as wf
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.workflows.context import failure_reason, idempotency_key, log, replay_safe_log
 from app.workflows.custom_status import DONE, TOTAL
@@ -28,6 +28,8 @@ CHUNK = 100
 
 
 class FanOutInput(BaseModel):
+    model_config = ConfigDict(strict=True)  # no silent coercion of a caller's values
+
     task_ids: list[str] = Field(
         min_length=1, max_length=MAX_ITEMS, examples=[["task-001", "task-002", "fail-003"]]
     )

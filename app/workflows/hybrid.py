@@ -9,7 +9,7 @@ from collections.abc import Generator
 from typing import Any, Literal
 
 import dapr.ext.workflow as wf
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.workflows import rules
 from app.workflows.context import replay_safe_log
@@ -21,6 +21,8 @@ MAX_TASKS = 1000
 
 
 class HybridInput(BaseModel):
+    model_config = ConfigDict(strict=True)  # no silent coercion of a caller's values
+
     tasks: list[TaskItem] = Field(min_length=1, max_length=MAX_TASKS)
 
 

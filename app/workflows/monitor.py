@@ -20,7 +20,7 @@ from typing import Any
 
 import dapr.ext.workflow as wf
 import httpx
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from app.security.addresses import TargetRefused
 from app.workflows.context import idempotency_key, log, replay_safe_log
@@ -40,6 +40,8 @@ CHECK_RETRY = wf.RetryPolicy(
 class MonitorState(BaseModel):
     """What one generation hands the next through continue-as-new."""
 
+    model_config = ConfigDict(strict=True)  # no silent coercion of a caller's values
+
     check_count: int = 0
     healthy: bool = True
     alerts_sent: int = 0
@@ -47,6 +49,8 @@ class MonitorState(BaseModel):
 
 
 class MonitorInput(BaseModel):
+    model_config = ConfigDict(strict=True)  # no silent coercion of a caller's values
+
     job_id: str = Field(min_length=1, max_length=200, examples=["website-health"])
     url: HttpUrl = Field(examples=["http://localhost:8000/healthz"])
     healthy_interval_seconds: float = Field(60.0, ge=0.5, le=86_400)

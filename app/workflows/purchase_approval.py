@@ -13,7 +13,7 @@ from datetime import UTC, timedelta
 from typing import Any, Literal
 
 import dapr.ext.workflow as wf
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.workflows.context import idempotency_key, log, replay_safe_log
 from app.workflows.custom_status import WAITING_FOR
@@ -25,6 +25,8 @@ APPROVAL_EVENT = "approval_received"
 
 
 class PurchaseOrder(BaseModel):
+    model_config = ConfigDict(strict=True)  # no silent coercion of a caller's values
+
     order_id: str = Field(min_length=1, max_length=200, examples=["order-1001"])
     product: str = Field(min_length=1, max_length=500, examples=["Laptop"])
     quantity: int = Field(ge=1, le=1_000_000, examples=[2])

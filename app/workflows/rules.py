@@ -3,7 +3,7 @@
 Pure functions, so that unit tests check the rules without a sidecar and the activities stay thin.
 """
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MIN_TITLE = 5
 MIN_DESCRIPTION = 10
@@ -13,6 +13,8 @@ BACKEND_BONUS = 5
 
 
 class TaskItem(BaseModel):
+    model_config = ConfigDict(strict=True)  # no silent coercion of a caller's values
+
     task_id: str = Field(min_length=1, max_length=200, examples=["task-001"])
     title: str = Field(max_length=10_000, examples=["URGENT: fix login"])
     description: str = Field(

@@ -118,3 +118,9 @@ def test_every_change_documents_the_body_limit(spec: dict[str, Any]) -> None:
         for method, operation in operations.items():
             if method in ("post", "delete"):
                 assert "413" in operation["responses"], f"{method} {path}"
+
+
+def test_a_405_lists_every_method_the_path_takes(http: TestClient) -> None:
+    response = http.request("OPTIONS", "/workflows/some-instance")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE, POST"

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.usefixtures("fake_composites")
 
 
 def job(**state: object) -> monitor.MonitorInput:
-    return monitor.MonitorInput(
-        job_id="j", url="http://127.0.0.1:9/", max_checks=None, state=monitor.MonitorState(**state)
+    return monitor.MonitorInput.model_validate(
+        {"job_id": "j", "url": "http://127.0.0.1:9/", "max_checks": None, "state": state}
     )
 
 

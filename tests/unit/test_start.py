@@ -131,3 +131,21 @@ def test_monitor_of_a_private_address_needs_the_setting(fake: FakeClient) -> Non
         assert http.post("/workflows/monitor", json=job).status_code == 422
     with client_for(fake, monitor_allow_private=True) as http:
         assert http.post("/workflows/monitor", json=job).status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("workflow", "body"),
+    [
+        ("fan_out_fan_in", {"task_ids": ["a"], "work_seconds": False}),
+        ("purchase_approval", {"order_id": "o", "product": "p", "quantity": 1.0, "cost": 1}),
+        ("monitor", {"job_id": "j", "url": "http://localhost/", "state": {"alert_due": 0}}),
+        ("task_chaining", {"task_id": 7, "title": "A title", "description": "Long enough"}),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_not_coerced(
+    http: TestClient, workflow: str, body: dict[str, object]
+) -> None:
+    response = http.post(f"/workflows/{workflow}", json=body)
+    assert response.status_code == 422, response.text
+    via_start = http.post("/start-workflow", json={"workflow": workflow, "input": body})
+    assert via_start.status_code == 422, via_start.text
