@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, computed_field
 
 from app.api.catalogue import CATALOG
 from app.api.errors import (
@@ -143,6 +143,36 @@ class WorkflowStatus(BaseModel):
     output: Any = None
     custom_status: Any = None
     failure: dict[str, str] | None = None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="How to bring back an instance that a runtime defect or a deploy failed"
+    )
+    @property
+    def recovery(self) -> str | None:
+        return recovery_for(self.instance_id, self.failure)
+
+
+# What failed an instance that a rerun can bring back, by the words the SDK fails it with.
+_RECOVERABLE = {
+    "executionResumed": "a resume reached it while it was running, which the workflow SDK "
+    "mishandled (docs/lifecycle.md)",
+    "NonDeterminismError": "the code deployed could not replay its history "
+    "(docs/changing-workflows.md); deploy code that replays it first",
+}
+
+
+def recovery_for(instance_id: str, failure: dict[str, str] | None) -> str | None:
+    """For a failure the instance did not cause: what it was, and the rerun that carries on."""
+    text = " ".join((failure or {}).values())
+    for marker, why in _RECOVERABLE.items():
+        if marker in text:
+            return (
+                f"Failed because {why}. Rerun it from its last activity call before the failure "
+                f"(POST /workflows/{instance_id}/rerun with that event's from_event_id; "
+                f"GET /workflows/{instance_id}/history lists them): the new instance replays "
+                "the history up to there and carries on."
+            )
+    return None
 
 
 class Accepted(BaseModel):

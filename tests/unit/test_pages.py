@@ -190,3 +190,44 @@ def test_a_new_workflow_with_an_event_gets_a_form_without_template_changes(
     assert 'name="times" data-type="int" required' in page
     assert 'name="note" maxlength="100" data-optional' in page
     assert ">Send</button>" in page
+
+
+@pytest.mark.parametrize(
+    ("failure", "why"),
+    [
+        (
+            {
+                "type": "WorkflowStateError",
+                "message": "Don't know how to handle event of type 'executionResumed'",
+            },
+            "a resume reached it while it was running",
+        ),
+        (
+            {"type": "NonDeterminismError", "message": "A previous execution called ..."},
+            "could not replay its history",
+        ),
+    ],
+)
+def test_an_instance_failed_by_the_runtime_shows_how_to_bring_it_back(
+    http: TestClient, fake: PagesFake, failure: dict[str, str], why: str
+) -> None:
+    fake.add("lost-4", "purchase_approval", "FAILED", failure=failure)
+    fake.histories["lost-4"] = APPROVAL_HISTORY[:5]
+    status = http.get("/status/lost-4").json()
+    assert why in status["recovery"] and "/workflows/lost-4/rerun" in status["recovery"]
+    page = http.get("/instances/lost-4").text
+    assert "To bring it back:" in page and why in page
+    assert '<option value="1" selected>' in page  # the last activity call before the failure
+
+
+def test_an_instance_that_failed_by_itself_offers_no_recovery(
+    http: TestClient, fake: PagesFake
+) -> None:
+    fake.add(
+        "bad-5",
+        "task_chaining",
+        "FAILED",
+        failure={"type": "ChainStepFailed", "message": "enrich failed"},
+    )
+    assert http.get("/status/bad-5").json()["recovery"] is None
+    assert "To bring it back:" not in http.get("/instances/bad-5").text
