@@ -14,7 +14,7 @@ from tests.integration.polling import start, wait_for
 from tests.integration.stacks import EVERY_STORE, running_stack
 from tools.stack import Stack
 
-pytestmark = pytest.mark.stores(*EVERY_STORE)
+pytestmark = pytest.mark.stores("sqlite", *EVERY_STORE)  # make run's store too
 
 ORDER = {"order_id": "o-1", "product": "Laptop", "quantity": 1, "cost": 5000}
 DECISION = {"approved": True, "approver": "Jane"}
