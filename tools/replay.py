@@ -89,6 +89,14 @@ def verdict(registry: Any, instance_id: str, events: list[dict[str, Any]]) -> Ve
         return Verdict(instance_id, workflow, f"no workflow named {workflow!r} in this code")
     results = sdk.replay(registry, instance_id, history)
     for action in results.actions:
+        if action.HasField("workflowVersionNotAvailable"):
+            version = _version(history)
+            return Verdict(
+                instance_id,
+                workflow,
+                f"its version {version!r} of {workflow!r} is not in this code: it would stall "
+                "(STALLED, VERSION_NOT_AVAILABLE) until code with that version is deployed",
+            )
         done = action.completeWorkflow
         if (
             action.HasField("completeWorkflow")
@@ -105,6 +113,12 @@ def verdict(registry: Any, instance_id: str, events: list[dict[str, Any]]) -> Ve
                 f"the code fails on this history: {failure.errorType}: {failure.errorMessage}",
             )
     return Verdict(instance_id, workflow, None)
+
+
+def _version(history: list[Any]) -> str:
+    """The workflow version the history was started on."""
+    names = [e.workflowStarted.version.name for e in history if e.HasField("workflowStarted")]
+    return next((name for name in names if name), "?")
 
 
 def _recorded_failure(history: list[Any]) -> str | None:

@@ -233,7 +233,14 @@ def accepted_headers(instance_id: str, settings: Settings) -> dict[str, str]:
 
 
 RuntimeStatus = Literal[
-    "RUNNING", "PENDING", "SUSPENDED", "COMPLETED", "FAILED", "TERMINATED", "CONTINUED_AS_NEW"
+    "RUNNING",
+    "PENDING",
+    "SUSPENDED",
+    "STALLED",  # waiting for a deploy that has its workflow's version (docs/changing-workflows.md)
+    "COMPLETED",
+    "FAILED",
+    "TERMINATED",
+    "CONTINUED_AS_NEW",
 ]
 RUNTIME_STATUSES: tuple[str, ...] = get_args(RuntimeStatus)
 

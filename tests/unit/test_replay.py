@@ -87,3 +87,30 @@ def test_a_workflow_the_code_no_longer_has_is_named() -> None:
     path = ROOT / "tests" / "histories" / "approval-waiting.json"
     found = replay.verdict(sdk.registry_of(wf.WorkflowRuntime()), "x", _events(path))
     assert found.problem == "no workflow named 'purchase_approval' in this code"
+
+
+def _versioned(*versions: str) -> Any:
+    """purchase_approval registered under these version names, the last the latest."""
+    runtime = wf.WorkflowRuntime()
+    for version in versions:
+
+        def same(ctx: wf.DaprWorkflowContext, order: PurchaseOrder) -> Generator[Any, Any, Any]:
+            return (yield from purchase_approval.purchase_approval(ctx, order))
+
+        runtime.register_versioned_workflow(
+            same,
+            name=purchase_approval.NAME,
+            version_name=version,
+            is_latest=version == versions[-1],
+        )
+    return sdk.registry_of(runtime)
+
+
+def test_an_instance_of_a_version_the_code_no_longer_has_is_named() -> None:
+    events = _events(ROOT / "tests" / "histories" / "approval-waiting.json")
+    for event in events:
+        if event["kind"] == "workflowStarted":
+            event["details"] = {"version": {"name": "v2"}}
+    found = replay.verdict(_versioned("v1"), "order-8", events)
+    assert found.problem is not None and "'v2'" in found.problem and "STALLED" in found.problem
+    assert replay.verdict(_versioned("v1", "v2"), "order-8", events).problem is None
