@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import dapr.ext.workflow as wf
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import SkipJsonSchema
 
 from app.workflows.context import idempotency_key, log, replay_safe_log
 from app.workflows.custom_status import WAITING_FOR
@@ -32,11 +33,9 @@ class PurchaseOrder(BaseModel):
     quantity: int = Field(ge=1, le=1_000_000, examples=[2])
     cost: float = Field(ge=0, le=1e12, examples=[5000])
     approval_timeout_seconds: float = Field(86_400, ge=1, le=30 * 86_400)
-    approval_threshold: float | None = Field(
-        None,
-        ge=0,
-        description="Set by the service from APP_APPROVAL_THRESHOLD; a value sent is replaced",
-    )
+    # The service's policy, fixed into the input at start from APP_APPROVAL_THRESHOLD (a value a
+    # caller sends is replaced), so it is not in the API's schema.
+    approval_threshold: SkipJsonSchema[float | None] = Field(None, ge=0)
 
 
 class ApprovalDecision(SignedEvent):

@@ -124,3 +124,8 @@ def test_a_405_lists_every_method_the_path_takes(http: TestClient) -> None:
     response = http.request("OPTIONS", "/workflows/some-instance")
     assert response.status_code == 405
     assert response.headers["Allow"] == "DELETE, POST"
+
+
+def test_the_approval_threshold_is_the_services_not_in_the_schema(spec: dict[str, Any]) -> None:
+    order = spec["components"]["schemas"]["PurchaseOrder"]
+    assert "approval_threshold" not in order["properties"]
