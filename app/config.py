@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     ready_wait_seconds: float = Field(
         15.0, ge=0, description="How long a change waits for a recovering runtime before a 503"
     )
-    # Admission control (429 with Retry-After): see the README's "Limits"
+    # Admission control (429 with Retry-After): see docs/api.md, "Limits"
     max_running_instances: int = Field(
         0,
         ge=0,

@@ -94,7 +94,7 @@ def wait_all(
 
 @dataclass
 class Recovery:
-    """One row of the fault table: printed at the end of the run, copied into the README."""
+    """One row of the fault table: printed at the end of the run, copied into docs/guarantees.md."""
 
     fault: str
     in_flight: int = 0

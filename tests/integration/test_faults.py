@@ -5,8 +5,8 @@ stack killed) run on each store that has a server; the whole stack also on SQLit
 
 Each test runs its own stack (loopback, free ports), is bounded in time and stops everything.
 Each adds a row to the table printed at the end of the run ("durability under faults"), the
-table in the README. Hostile input and access control are tested in test_hostile_input.py and
-test_access_control.py.
+table in docs/guarantees.md. Hostile input and access control are tested in
+test_hostile_input.py and test_access_control.py.
 """
 
 import contextlib

@@ -51,7 +51,8 @@ def test_instance_keeps_one_row_per_history_event_plus_two(
 
 
 def test_ten_item_fan_out_keeps_26_to_35_rows(short_lived: tuple[Stack, httpx.Client]) -> None:
-    """The README's count: 5 for the instance, 2 per activity, 1 per further turn (10 at most)."""
+    """docs/state-stores.md's count: 5 for the instance, 2 per activity, 1 per further turn
+    (10 at most)."""
     stack, api = short_lived
     iid = start(api, "fan_out_fan_in", {"task_ids": [f"ret-item-{n}" for n in range(10)]})
     assert wait_for(api, iid)["runtime_status"] == "COMPLETED"
