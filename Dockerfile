@@ -13,6 +13,8 @@ RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin app
 COPY --from=build /venv /venv
 WORKDIR /srv
 COPY --chown=10001:10001 app ./app
+# The replay check `tilt up` runs before a live update goes live (docs/changing-workflows.md).
+COPY --chown=10001:10001 tools/__init__.py tools/replay.py ./tools/
 USER 10001
 EXPOSE 8000
 # One worker per pod: each process opens its own workflow stream; scale with replicas.

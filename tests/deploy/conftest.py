@@ -116,6 +116,7 @@ def evaluate_tiltfile(dapr_elsewhere: str = "no", store: str | None = None) -> T
     module.add_callable("encode_yaml_stream", lambda objects: yaml.safe_dump_all(objects))
     module.add_callable("fall_back_on", lambda files: {"fall_back_on": files})
     module.add_callable("sync", lambda src, dest: {"sync": [src, dest]})
+    module.add_callable("run", lambda cmd, **kw: {"run": cmd, **kw})
     module.add_callable(
         "port_forward", lambda local, remote, **kw: {"local": local, "remote": remote, **kw}
     )

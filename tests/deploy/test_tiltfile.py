@@ -146,9 +146,16 @@ def test_stable_localhost_urls_for_swagger_and_jaeger(tilt: TiltCalls) -> None:
 def test_image_builds_with_live_update_of_app_and_rebuild_on_dependencies(tilt: TiltCalls) -> None:
     [(args, kwargs)] = tilt.named("docker_build")
     assert args[0] == APP_ID  # the image the Deployment names
-    fall_back, sync = kwargs["live_update"]
+    fall_back, sync, guard = kwargs["live_update"]
     assert fall_back == {"fall_back_on": ["requirements.txt", "constraints.txt"]}
-    assert sync == {"sync": ["app", "/srv/app"]}
+    assert sync == {"sync": ["app", "/srv/staged/app"]}
+    # The staged code goes live only when the running instances replay on it.
+    command = guard["run"]
+    assert command.index("python -m tools.replay") < command.index(
+        "cp -R /srv/staged/app/. /srv/app/"
+    )
+    assert "PYTHONPATH=/srv/staged:/srv" in command and "exit 1" in command
+    assert {"tools/__init__.py", "tools/replay.py"} <= set(kwargs["only"])
     # The Dockerfile's command is not repeated: an environment variable turns the reload on.
     assert "entrypoint" not in kwargs and "UVICORN_RELOAD" in (ROOT / "Dockerfile").read_text()
 
@@ -173,13 +180,13 @@ def test_live_update_syncs_into_a_writable_copy_while_the_root_stays_read_only(
     pod = deployment["spec"]["template"]["spec"]
     copy_app = pod["initContainers"][-1]
     [app] = [c for c in pod["containers"] if c["name"] == "app"]
-    [(_, build)] = tilt.named("docker_build")
-    _, sync = build["live_update"]
-    assert copy_app["image"] == APP_ID and copy_app["command"][-2:] == ["/srv/app/.", "/live/"]
+    assert copy_app["image"] == APP_ID
+    assert copy_app["command"][-1] == "cp -R /srv/app/. /live/ && cp -R /srv/app/. /staged/"
     assert {"name": "UVICORN_RELOAD", "value": "true"} in app["env"]
-    [mount] = [m for m in app["volumeMounts"] if m["mountPath"] == sync["sync"][1]]
-    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
-    assert "emptyDir" in volume
+    for path in ("/srv/app", "/srv/staged"):  # the live copy and the staged one
+        [mount] = [m for m in app["volumeMounts"] if m["mountPath"] == path]
+        [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        assert "emptyDir" in volume
     assert app["securityContext"]["readOnlyRootFilesystem"] is True
     assert copy_app["securityContext"]["readOnlyRootFilesystem"] is True
 

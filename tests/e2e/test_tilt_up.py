@@ -121,6 +121,52 @@ def test_live_update_syncs_a_saved_file_and_uvicorn_reloads(tilt: Tilt) -> None:
     app_ready()
 
 
+REQUEST = "    yield ctx.call_activity(request_approval, input=order, retry_policy=OUTSIDE_RETRY)"
+PLACE_FIRST = "    yield ctx.call_activity(place_order, input=order, retry_policy=OUTSIDE_RETRY)\n"
+
+
+def test_live_update_refuses_a_breaking_change_and_applies_a_safe_one(
+    tilt: Tilt, api: httpx.Client
+) -> None:
+    """A change the waiting approval's history cannot replay never reaches the pod, and Tilt's
+    log names the instance; a replay-safe one reloads; the approval then completes."""
+    waiting = uid("order")
+    start(api, "purchase_approval", order(waiting), waiting)
+    running(api, waiting)
+    source = ROOT / "app" / "workflows" / "purchase_approval.py"
+    original = source.read_text()
+    assert REQUEST in original
+    log = tilt.up_log
+
+    def count(text: str) -> int:
+        return log.read_text(errors="replace").count(text)
+
+    refused, reloads = count("live_update refused"), count("Reloading...")
+    try:
+        with timed("live_update: a breaking change refused"):
+            source.write_text(original.replace(REQUEST, PLACE_FIRST + REQUEST, 1))
+            wait_until("the breaking change refused",
+                       lambda: count("live_update refused") > refused, 120, log=log, interval=0.5)
+        assert f"WOULD BREAK {waiting} (purchase_approval)" in log.read_text(errors="replace")
+        assert count("Reloading...") == reloads, "the refused change reached the running code"
+        saved = time.monotonic()
+        source.write_text(original + "# replay-safe: a comment\n")
+        wait_until("the safe change reloaded", lambda: count("Reloading...") > reloads, 120,
+                   log=log, interval=0.2)
+        TIMINGS.append(("live_update: a replay-safe change, from save to reload",
+                        time.monotonic() - saved))
+    finally:
+        source.write_text(original)
+    app_ready()
+    approve(api, waiting, True, "Jane Doe")
+    out = finished(api, waiting)
+    assert (out["runtime_status"], out["output"]["status"]) == ("COMPLETED", "approved")
+    history = api.get(f"/workflows/{waiting}/history").json()["events"]
+    scheduled = [e["name"] for e in history if e["kind"] == "taskScheduled"]
+    assert scheduled == ["request_approval", "place_order"], scheduled  # its old path
+    note(f"live_update guard: a breaking change refused naming {waiting}; a safe one applied")
+
+
 def test_jaeger_holds_one_workflow_trace_with_app_and_sidecar_spans(api: httpx.Client) -> None:
     with timed("check: Jaeger trace of one workflow"):
         instance = uid("traced")
