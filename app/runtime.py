@@ -1,42 +1,36 @@
 """The workflow worker: every workflow and activity, registered in one place under stable names.
 
-Tests import the workflow modules without side effects; only build_runtime registers anything.
+Each workflow module declares what it registers (`DECLARED`, app/workflows/declared.py); a new
+workflow is its module and its name in MODULES. Tests import the workflow modules without side
+effects; only build_runtime registers anything.
 """
 
 from collections.abc import Callable
-from functools import partial
+from importlib import import_module
 from typing import Any
 
 import dapr.ext.workflow as wf
 
 from app.config import Settings
-from app.security.egress import checked_client
 from app.sidecar import sdk
-from app.workflows import (
-    benchmark,
-    fan_out_fan_in,
-    hybrid,
-    monitor,
-    purchase_approval,
-    task_chaining,
-)
+from app.workflows import benchmark
+from app.workflows.declared import Declared
 
 Workflow = Callable[..., Any]
 Activity = Callable[..., Any]
 
-# Registered under these names: a contract with running instances' histories. Renaming one, or
-# changing the order of what a workflow yields, breaks the instances that are running it.
+# Every workflow the service runs and offers, by its module in app/workflows/: a new workflow is
+# its module and its name here (docs/adding-a-workflow.md). Their names, their activities' names
+# and the order of what each yields are a contract with running instances' histories.
+MODULES = ("task_chaining", "fan_out_fan_in", "hybrid", "monitor", "purchase_approval")
+WORKFLOWS: tuple[Declared, ...] = tuple(
+    import_module(f"app.workflows.{module}").DECLARED for module in MODULES
+)
 
 
 def workflows(settings: Settings) -> dict[str, Workflow]:
     """Every workflow the worker runs, by its registered name."""
-    registered: dict[str, Workflow] = {
-        task_chaining.NAME: task_chaining.task_chaining,
-        fan_out_fan_in.NAME: fan_out_fan_in.fan_out_fan_in,
-        hybrid.NAME: hybrid.hybrid,
-        monitor.NAME: monitor.monitor,
-        purchase_approval.NAME: purchase_approval.purchase_approval,
-    }
+    registered = {declared.name: declared.workflow for declared in WORKFLOWS}
     if settings.benchmark_workflows:
         registered[benchmark.NAME] = benchmark.bench_chain
     return registered
@@ -44,22 +38,13 @@ def workflows(settings: Settings) -> dict[str, Workflow]:
 
 def activities(settings: Settings) -> dict[str, Activity]:
     """Every activity the worker runs, by its registered name, bound to the settings it needs."""
-    return {
-        "validate_task": task_chaining.validate_task,
-        "enrich_task": task_chaining.enrich_task,
-        "score_task": task_chaining.score_task,
-        "handle_chain_error": task_chaining.handle_chain_error,
-        "analyze_item": fan_out_fan_in.analyze_item,  # bench_chain calls it too
-        "validate_item": hybrid.validate_item,
-        "process_item": hybrid.process_item,
-        monitor.CHECK_ENDPOINT: monitor.check_endpoint_activity(
-            partial(checked_client, settings), settings.monitor_check_timeout_seconds
-        ),
-        "send_alert": monitor.send_alert,
-        "request_approval": purchase_approval.request_approval,
-        "place_order": purchase_approval.place_order,
-        "release_reservation": purchase_approval.release_reservation,
-    }
+    registered: dict[str, Activity] = {}
+    for declared in WORKFLOWS:
+        for name, activity in declared.activities(settings).items():
+            if name in registered:
+                raise ValueError(f"activity {name!r} is declared twice")
+            registered[name] = activity
+    return registered
 
 
 def build_runtime(settings: Settings) -> wf.WorkflowRuntime:

@@ -14,8 +14,10 @@ from typing import Any
 import dapr.ext.workflow as wf
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.config import Settings
 from app.workflows.context import failure_reason, idempotency_key, log, replay_safe_log
 from app.workflows.custom_status import DONE, TOTAL
+from app.workflows.declared import Declared
 from app.workflows.downstream import fail_if_simulated
 from app.workflows.retry import STEP_RETRY
 
@@ -191,3 +193,19 @@ def _part(part: FanOutInput, child: Any) -> list[ItemResult]:
         error = failure_reason(child.get_exception())
         return [ItemResult(task_id=i, succeeded=False, error=error) for i in part.task_ids]
     return FanOutResult.model_validate(child.get_result()).individual_results
+
+
+def _defaults(batch: FanOutInput, settings: Settings) -> FanOutInput:
+    if batch.max_parallel is None:
+        batch.max_parallel = settings.default_max_parallel
+    return batch
+
+
+DECLARED = Declared(
+    NAME,
+    fan_out_fan_in,
+    FanOutInput,
+    example={"task_ids": ["task-001", "task-002", "fail-003"], "work_seconds": 0.5},
+    activities=lambda _: {"analyze_item": analyze_item},  # bench_chain calls it too
+    prepare=_defaults,
+)

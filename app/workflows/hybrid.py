@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.workflows import rules
 from app.workflows.context import replay_safe_log
+from app.workflows.declared import Declared
 from app.workflows.retry import STEP_RETRY
 from app.workflows.rules import Scored, TaskItem, Validation
 
@@ -71,3 +72,21 @@ def hybrid(ctx: wf.DaprWorkflowContext, batch: HybridInput) -> Generator[Any, An
         rejected_ids=rejected,
         results=[Scored.model_validate(p) for p in processed],
     )
+
+
+DECLARED = Declared(
+    NAME,
+    hybrid,
+    HybridInput,
+    example={
+        "tasks": [
+            {
+                "task_id": "t1",
+                "title": "URGENT: API outage",
+                "description": "Payments API times out",
+            },
+            {"task_id": "t2", "title": "Bug", "description": "short"},
+        ]
+    },
+    activities=lambda _: {"validate_item": validate_item, "process_item": process_item},
+)

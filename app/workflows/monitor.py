@@ -16,14 +16,18 @@ import asyncio
 import json
 from collections.abc import Callable, Coroutine, Generator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import dapr.ext.workflow as wf
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from app.config import Settings
 from app.security.addresses import TargetRefused
+from app.security.egress import checked_client, policy_for
 from app.workflows.context import idempotency_key, log, replay_safe_log
+from app.workflows.declared import Declared
 from app.workflows.retry import OUTSIDE_RETRY
 
 NAME = "monitor"
@@ -185,3 +189,35 @@ def _alert(
         replay_safe_log(ctx, "alert for %s not sent: %s", job.job_id, error)
         return 0
     return 1
+
+
+def _target(job: MonitorInput, settings: Settings) -> MonitorInput:
+    # What the URL alone shows is refused here; what only resolution shows, at check time.
+    try:
+        policy_for(settings).check_host(job.url.host or "")
+    except TargetRefused as refused:
+        raise ValueError(f"Monitor target refused: {refused}") from None
+    return job
+
+
+def _activities(settings: Settings) -> dict[str, Any]:
+    check = check_endpoint_activity(
+        partial(checked_client, settings), settings.monitor_check_timeout_seconds
+    )
+    return {CHECK_ENDPOINT: check, "send_alert": send_alert}
+
+
+DECLARED = Declared(
+    NAME,
+    monitor,
+    MonitorInput,
+    example={
+        "job_id": "self-check",
+        "url": "http://localhost:8000/healthz",
+        "healthy_interval_seconds": 10,
+        "unhealthy_interval_seconds": 2,
+        "max_checks": 3,
+    },
+    activities=_activities,
+    prepare=_target,
+)

@@ -16,8 +16,10 @@ import dapr.ext.workflow as wf
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
+from app.config import Settings
 from app.workflows.context import idempotency_key, log, replay_safe_log
 from app.workflows.custom_status import WAITING_FOR
+from app.workflows.declared import Declared
 from app.workflows.events import SignedEvent
 from app.workflows.retry import OUTSIDE_RETRY
 
@@ -142,3 +144,30 @@ def purchase_approval(
 
 # The events this workflow waits for, with the payload the API validates before raising one.
 EVENTS: dict[str, type[BaseModel]] = {APPROVAL_EVENT: ApprovalDecision}
+
+
+def _threshold(order: PurchaseOrder, settings: Settings) -> PurchaseOrder:
+    # The threshold is the service's policy, never the caller's.
+    order.approval_threshold = settings.approval_threshold
+    return order
+
+
+DECLARED = Declared(
+    NAME,
+    purchase_approval,
+    PurchaseOrder,
+    example={
+        "order_id": "order-1001",
+        "product": "Laptop",
+        "quantity": 2,
+        "cost": 5000,
+        "approval_timeout_seconds": 600,
+    },
+    activities=lambda _: {
+        "request_approval": request_approval,
+        "place_order": place_order,
+        "release_reservation": release_reservation,
+    },
+    events=EVENTS,
+    prepare=_threshold,
+)

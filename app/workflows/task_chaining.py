@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from app.workflows import rules
 from app.workflows.context import failure_reason, log, replay_safe_log
+from app.workflows.declared import Declared
 from app.workflows.downstream import fail_if_simulated
 from app.workflows.retry import STEP_RETRY
 
@@ -108,3 +109,21 @@ def _result(
         issues=issues,
         processed_at=ctx.current_utc_datetime.replace(tzinfo=UTC).isoformat(),
     )
+
+
+DECLARED = Declared(
+    NAME,
+    task_chaining,
+    rules.TaskItem,
+    example={
+        "task_id": "task-001",
+        "title": "URGENT: fix login",
+        "description": "The login API returns 500 for SSO users",
+    },
+    activities=lambda _: {
+        "validate_task": validate_task,
+        "enrich_task": enrich_task,
+        "score_task": score_task,
+        "handle_chain_error": handle_chain_error,
+    },
+)
