@@ -1,17 +1,8 @@
 """Recent instance states, so that clients polling /status cost the sidecar little.
 
 Without it every poll is a gRPC call to daprd and a state-store read. Here a state read from the
-sidecar is kept, with the JSON the API answers with, and served again while it is young enough:
-
-- a running instance's state for up to ``running_max_age`` seconds (the staleness bound: a step
-  shows within it); each fresh read that finds it unchanged doubles that, up to
-  ``idle_max_age`` (an instance waiting for an event or a timer costs a read per at most
-  ``idle_max_age``, and its first step after the wait shows within that), and a change resets it.
-  A doubled bound is served less a random part of up to half, so that instances started
-  together (a batch of approvals) spread their reads instead of reading all at once;
-- a finished one (COMPLETED, FAILED, TERMINATED: immutable until purged) for up to
-  ``finished_max_age`` seconds, which bounds how long a purge or a rerun through another replica
-  can go unseen here; through this replica, ``forget()`` makes the next read fresh.
+sidecar is kept, with the JSON the API answers with, and served again while its policy says it is
+young (app/sidecar/freshness.py); through this replica, ``forget()`` makes the next read fresh.
 
 A paced read (a poll of /status without ?wait) of a running instance whose state is young waits
 until a fresh read is due, or until a newer state arrives, and answers with that: a client
@@ -35,47 +26,17 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from app.sidecar.convert import InstanceState
+from app.sidecar.freshness import Entry, Freshness, newer
+
+__all__ = ["Entry", "OnEnd", "StateLookup", "StatusCache"]
 
 Reader = Callable[[str], Awaitable[InstanceState | None]]
 Waiter = Callable[[str, float], Awaitable[InstanceState | None]]  # the state once finished
 Render = Callable[[InstanceState], bytes]
 OnEnd = Callable[[str], None]  # an instance found finished, or unknown to the sidecar
 WATCH_SECONDS = 30.0  # one completion watch; a poll after it lapses starts the next
-
-
-@dataclass(frozen=True)
-class Entry:
-    state: InstanceState | None  # None: the sidecar knows no such instance
-    body: bytes  # what the API answers with; empty when there is no state
-    read_at: float
-    max_age: float  # served for this long after read_at
-    step: float  # the bound it was served under, before the spread: the next one doubles it
-
-
-def _same(old: InstanceState, new: InstanceState) -> bool:
-    """The same update of the same run: nothing changed between two reads."""
-    return (old.created_at, old.last_updated_at, old.runtime_status) == (
-        new.created_at,
-        new.last_updated_at,
-        new.runtime_status,
-    )
-
-
-def _newer(old: InstanceState | None, new: InstanceState | None) -> bool:
-    """Whether `new` may replace `old`: a later run of the id (a rerun after a purge) always;
-    within one run, never a running state after a finished one, nor an older update."""
-    if old is None or new is None:
-        return True
-    if old.created_at and new.created_at and old.created_at != new.created_at:
-        return new.created_at > old.created_at
-    if old.finished and not new.finished:
-        return False
-    if old.last_updated_at and new.last_updated_at:
-        return new.last_updated_at >= old.last_updated_at
-    return True
 
 
 class StatusCache:
@@ -99,9 +60,9 @@ class StatusCache:
     ) -> None:
         self._read, self._render, self._wait, self._clock = read, render, wait, clock
         self._on_end = on_end
-        self._spread = spread  # in [0, 1): the part of half a doubled bound left out
+        idle = running_max_age if idle_max_age is None else idle_max_age
+        self.policy = Freshness(running_max_age, finished_max_age, idle, spread)
         self.running_max_age, self.finished_max_age = running_max_age, finished_max_age
-        self.idle_max_age = running_max_age if idle_max_age is None else idle_max_age
         self.max_entries, self.max_watches = max_entries, max_watches
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._flights: dict[str, asyncio.Task[Entry]] = {}
@@ -187,7 +148,7 @@ class StatusCache:
     def remember(self, state: InstanceState) -> Entry:
         """A state read elsewhere (a watch's answer): kept if it is not older than ours."""
         old = self._entries.get(state.instance_id)
-        if old is not None and not _newer(old.state, state):
+        if old is not None and not newer(old.state, state):
             return old
         entry = self._entry(state, self._clock(), old)
         self._store(state.instance_id, entry)
@@ -216,22 +177,12 @@ class StatusCache:
             await asyncio.wait_for(asyncio.shield(waker), max(0.0, due - self._clock()))
 
     def _young(self, entry: Entry) -> bool:
-        return self._clock() - entry.read_at < entry.max_age
+        return self.policy.young(entry, self._clock())
 
     def _entry(self, state: InstanceState | None, read_at: float, old: Entry | None) -> Entry:
-        """The entry for a state just read: how long it may be served follows from `old`."""
-        if state is None:
-            return Entry(None, b"", read_at, self.running_max_age, self.running_max_age)
-        if state.finished:
-            age = self.finished_max_age
-            return Entry(state, self._render(state), read_at, age, age)
-        step = self.running_max_age
-        if old is not None and old.state is not None and _same(old.state, state):
-            step = min(max(old.step * 2, step), self.idle_max_age)
-        max_age = step
-        if step > self.running_max_age:  # backed off: spread over [step / 2, step]
-            max_age = step * (1 - self._spread() / 2)
-        return Entry(state, self._render(state), read_at, max_age, step)
+        """The entry for a state just read, rendered once; the policy says how long it serves."""
+        body = self._render(state) if state is not None else b""
+        return self.policy.entry(state, body, read_at, old)
 
     async def _fetch(self, instance_id: str) -> Entry:
         flight = asyncio.current_task()  # the future readers share, while it is in _flights
@@ -239,7 +190,7 @@ class StatusCache:
             read_at = self._clock()
             state = await self._read(instance_id)
             old = self._entries.get(instance_id)
-            if old is not None and not _newer(old.state, state):
+            if old is not None and not newer(old.state, state):
                 return old
             entry = self._entry(state, read_at, old)
             if self._flights.get(instance_id) is flight:  # not forgotten meanwhile

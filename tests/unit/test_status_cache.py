@@ -463,3 +463,20 @@ def test_a_long_poll_waits_without_a_read_only_for_instances_known_to_exist() ->
         assert not statuses.may_be_running("c")  # bounded like the entries
 
     asyncio.run(scenario())
+
+
+def test_the_freshness_policy_is_plain_data() -> None:
+    """The policy alone, no cache, no clock: how long each kind of state serves."""
+    from app.sidecar.freshness import Freshness
+
+    policy = Freshness(1.0, 2.0, 5.0, spread=lambda: 0.0)
+    running = InstanceState("i", "w", "RUNNING", None, None, None, None, None, None)
+    first = policy.entry(running, b"{}", 0.0, None)
+    second = policy.entry(running, b"{}", 1.0, first)
+    third = policy.entry(running, b"{}", 3.0, second)
+    assert [e.max_age for e in (first, second, third)] == [1.0, 2.0, 4.0]
+    assert policy.entry(running, b"{}", 7.0, policy.entry(running, b"{}", 3.0, third)).step == 5.0
+    done = InstanceState("i", "w", "COMPLETED", None, None, None, None, None, None)
+    assert policy.entry(done, b"{}", 0.0, third).max_age == 2.0
+    assert policy.entry(None, b"", 0.0, None).max_age == 1.0
+    assert policy.young(first, 0.9) and not policy.young(first, 1.0)
