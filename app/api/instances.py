@@ -16,8 +16,8 @@ from app.api.models import (
     InstanceIdPath,
     Payload,
     WorkflowStatus,
-    error_responses,
 )
+from app.api.responses import error_responses
 from app.sidecar.cache import Entry, StatusCache
 from app.workflows.events import SignedEvent
 

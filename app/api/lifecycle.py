@@ -11,7 +11,8 @@ from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
 from app.api.errors import ApiError
 from app.api.locks import KeyedLocks
 from app.api.lookups import accepted, unfinished
-from app.api.models import Accepted, InstanceIdPath, ReasonBody, error_responses
+from app.api.models import Accepted, InstanceIdPath, ReasonBody
+from app.api.responses import error_responses
 from app.config import Settings
 from app.sidecar import InstanceState, Sidecar
 from app.sidecar.cache import StatusCache

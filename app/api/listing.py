@@ -10,7 +10,8 @@ from pydantic import BeforeValidator
 
 from app.api.deps import ClientDep
 from app.api.errors import ApiError
-from app.api.models import InstanceList, RuntimeStatus, WorkflowStatus, error_responses
+from app.api.models import InstanceList, RuntimeStatus, WorkflowStatus
+from app.api.responses import error_responses
 from app.sidecar import InstanceState, Sidecar
 
 router = APIRouter(tags=["instances"])

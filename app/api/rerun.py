@@ -12,7 +12,8 @@ from app.api.admission import AdmittedDep
 from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
 from app.api.errors import ApiError, field_errors, invalid_event_id
 from app.api.lookups import existing, still_running
-from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers, error_responses
+from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers
+from app.api.responses import error_responses
 from app.config import Settings
 from app.sidecar import InstanceExists, Sidecar
 

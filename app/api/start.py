@@ -15,8 +15,8 @@ from app.api.models import (
     StartRequest,
     StartResponse,
     accepted_headers,
-    error_responses,
 )
+from app.api.responses import error_responses
 from app.config import Settings
 from app.sidecar import InstanceActive, Sidecar
 from app.sidecar.cache import StatusCache

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 
-from app.api.models import ERROR_EXAMPLES
+from app.api.responses import ERROR_EXAMPLES
 from app.sidecar import SidecarRejected
 from tests.unit.fakes import CHAIN, DECISION, FakeClient
 
