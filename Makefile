@@ -13,11 +13,12 @@ WORKDIR ?=
 
 deps: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt constraints.txt
+# The app and tools run from the repository's root, so only the pinned dependencies are installed.
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==26.3
-	$(PY) -m pip install --quiet -e '.[dev]' -c constraints.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
 runtime: deps  ## find or build daprd, placement and scheduler
