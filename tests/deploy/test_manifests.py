@@ -234,6 +234,11 @@ def test_dockerfile_needs_no_frontend_from_a_registry() -> None:
 def test_dockerignore_lets_in_only_what_the_image_needs() -> None:
     lines = (ROOT / ".dockerignore").read_text().split()
     assert lines[0] == "*" and {"!app/", "!requirements.txt", "!constraints.txt"} <= set(lines)
+    let_in = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    # Every file the Dockerfile copies from the build context is let in (a build fails else).
+    for copy in re.findall(r"^COPY (?!--from)(?:--\S+ )*(.+)$", _dockerfile(), re.M):
+        for source in copy.split()[:-1]:
+            assert source.rstrip("/") in let_in, f"{source} is copied but .dockerignore keeps it out"
 
 
 def _pins(path: str) -> dict[str, str]:
