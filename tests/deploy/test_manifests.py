@@ -236,9 +236,9 @@ def test_dockerignore_lets_in_only_what_the_image_needs() -> None:
     assert lines[0] == "*" and {"!app/", "!requirements.txt", "!constraints.txt"} <= set(lines)
     let_in = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     # Every file the Dockerfile copies from the build context is let in (a build fails else).
-    for copy in re.findall(r"^COPY (?!--from)(?:--\S+ )*(.+)$", _dockerfile(), re.M):
-        for source in copy.split()[:-1]:
-            assert source.rstrip("/") in let_in, f"{source} is copied but .dockerignore keeps it out"
+    for copied in re.findall(r"^COPY (?!--from)(?:--\S+ )*(.+)$", _dockerfile(), re.M):
+        for source in copied.split()[:-1]:
+            assert source.rstrip("/") in let_in, f"{source} copied, but .dockerignore keeps it out"
 
 
 def _pins(path: str) -> dict[str, str]:

@@ -154,7 +154,9 @@ def test_image_builds_with_live_update_of_app_and_rebuild_on_dependencies(tilt: 
     assert command.index("python -m tools.replay") < command.index(
         "cp -R /srv/staged/app/. /srv/app/"
     )
-    assert "PYTHONPATH=/srv/staged:/srv" in command and "exit 1" in command
+    # The check imports the staged app/: it runs from there (python -m puts the cwd first).
+    assert command.startswith("cd /srv/staged && PYTHONPATH=/srv python -m tools.replay")
+    assert "exit 1" in command
     assert {"tools/__init__.py", "tools/replay.py"} <= set(kwargs["only"])
     # The Dockerfile's command is not repeated: an environment variable turns the reload on.
     assert "entrypoint" not in kwargs and "UVICORN_RELOAD" in (ROOT / "Dockerfile").read_text()
@@ -183,6 +185,7 @@ def test_live_update_syncs_into_a_writable_copy_while_the_root_stays_read_only(
     assert copy_app["image"] == APP_ID
     assert copy_app["command"][-1] == "cp -R /srv/app/. /live/ && cp -R /srv/app/. /staged/"
     assert {"name": "UVICORN_RELOAD", "value": "true"} in app["env"]
+    assert {"name": "UVICORN_RELOAD_DIR", "value": "/srv/app"} in app["env"]
     for path in ("/srv/app", "/srv/staged"):  # the live copy and the staged one
         [mount] = [m for m in app["volumeMounts"] if m["mountPath"] == path]
         [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]

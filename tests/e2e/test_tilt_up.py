@@ -141,22 +141,32 @@ def test_live_update_refuses_a_breaking_change_and_applies_a_safe_one(
     def count(text: str) -> int:
         return log.read_text(errors="replace").count(text)
 
-    refused, reloads = count("live_update refused"), count("Reloading...")
+    named = f"WOULD BREAK {waiting} (purchase_approval)"
+    # ("live_update refused" alone is also in the echo of every check's command line.)
+    refused = "the change would break the instances above\n"
+    before, reloads_before = count(refused), count("Reloading...")
     try:
         with timed("live_update: a breaking change refused"):
             source.write_text(original.replace(REQUEST, PLACE_FIRST + REQUEST, 1))
-            wait_until("the breaking change refused",
-                       lambda: count("live_update refused") > refused, 120, log=log, interval=0.5)
-        assert f"WOULD BREAK {waiting} (purchase_approval)" in log.read_text(errors="replace")
-        assert count("Reloading...") == reloads, "the refused change reached the running code"
+            wait_until("the breaking change refused", lambda: count(refused) > before, 120,
+                       log=log, interval=0.5)
+        assert named in log.read_text(errors="replace")
+        time.sleep(2)  # a reload would follow the sync within this
+        reloads = count("Reloading...")
+        assert reloads == reloads_before, "the refused change reloaded the running code"
         saved = time.monotonic()
-        source.write_text(original + "# replay-safe: a comment\n")
+        source.write_text(original + "# replay-safe: a comment\n")  # applied: reloads
         wait_until("the safe change reloaded", lambda: count("Reloading...") > reloads, 120,
                    log=log, interval=0.2)
         TIMINGS.append(("live_update: a replay-safe change, from save to reload",
                         time.monotonic() - saved))
+        reloads = count("Reloading...")
+        source.write_text(original)  # safe too: back as it was
+        wait_until("the file restored and reloaded", lambda: count("Reloading...") > reloads,
+                   120, log=log, interval=0.2)
     finally:
-        source.write_text(original)
+        if source.read_text() != original:
+            source.write_text(original)
     app_ready()
     approve(api, waiting, True, "Jane Doe")
     out = finished(api, waiting)
