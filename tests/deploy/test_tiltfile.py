@@ -183,7 +183,9 @@ def test_live_update_syncs_into_a_writable_copy_while_the_root_stays_read_only(
     copy_app = pod["initContainers"][-1]
     [app] = [c for c in pod["containers"] if c["name"] == "app"]
     assert copy_app["image"] == APP_ID
-    assert copy_app["command"][-1] == "cp -R /srv/app/. /live/ && cp -R /srv/app/. /staged/"
+    assert copy_app["command"][-1] == (
+        "cp -R /srv/app/. /live/ && mkdir -p /staged/app && cp -R /srv/app/. /staged/app/"
+    )
     assert {"name": "UVICORN_RELOAD", "value": "true"} in app["env"]
     assert {"name": "UVICORN_RELOAD_DIR", "value": "/srv/app"} in app["env"]
     for path in ("/srv/app", "/srv/staged"):  # the live copy and the staged one
