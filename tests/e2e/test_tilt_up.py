@@ -167,6 +167,14 @@ def test_live_update_refuses_a_breaking_change_and_applies_a_safe_one(
     finally:
         if source.read_text() != original:
             source.write_text(original)
+    seen = [count("Reloading...")]  # no reload left under way before the next test
+
+    def quiet() -> bool:
+        time.sleep(3)
+        seen.append(count("Reloading..."))
+        return seen[-1] == seen[-2]
+
+    wait_until("no further reload", quiet, 30, interval=0)
     app_ready()
     approve(api, waiting, True, "Jane Doe")
     out = finished(api, waiting)
