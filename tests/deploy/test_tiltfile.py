@@ -151,7 +151,7 @@ def test_image_builds_with_live_update_of_app_and_rebuild_on_dependencies(tilt: 
     assert sync == {"sync": ["app", "/srv/staged/app"]}
     # The staged code goes live only when the running instances replay on it.
     command = guard["run"]
-    copy = "cp -R -u --preserve=timestamps /srv/staged/app/. /srv/app/"  # what changed, only
+    copy = "cp -R -u --preserve=timestamps /srv/staged/app/* /srv/app/"  # what changed, only
     assert command.index("python -m tools.replay") < command.index(copy)
     # The check imports the staged app/: it runs from there (python -m puts the cwd first).
     assert command.startswith("cd /srv/staged && PYTHONPATH=/srv python -m tools.replay")
@@ -183,8 +183,8 @@ def test_live_update_syncs_into_a_writable_copy_while_the_root_stays_read_only(
     [app] = [c for c in pod["containers"] if c["name"] == "app"]
     assert copy_app["image"] == APP_ID
     assert copy_app["command"][-1] == (
-        "cp -R --preserve=timestamps /srv/app/. /live/ && mkdir -p /staged/app "
-        "&& cp -R --preserve=timestamps /srv/app/. /staged/app/"
+        "cp -R --preserve=timestamps /srv/app/* /live/ && mkdir -p /staged/app "
+        "&& cp -R --preserve=timestamps /srv/app/* /staged/app/"
     )
     assert {"name": "UVICORN_RELOAD", "value": "true"} in app["env"]
     assert {"name": "UVICORN_RELOAD_DIR", "value": "/srv/app"} in app["env"]
