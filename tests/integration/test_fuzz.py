@@ -21,7 +21,9 @@ TIMEOUT = 900
 @pytest.mark.parametrize("keys", [False, True], ids=["keys-off", "keys-on"])
 def test_schemathesis_finds_nothing(tmp_path: Path, keys: bool) -> None:
     unshare = shutil.which("unshare")
-    assert unshare, "the fuzz run needs unshare (util-linux) for its loopback-only namespace"
+    assert unshare and shutil.which("ip"), (
+        "the fuzz run needs unshare (util-linux) and ip (iproute2) for its loopback-only namespace"
+    )
     command = [
         unshare,
         "--net",
