@@ -9,7 +9,8 @@ launcher sets them here. This module imports nothing from the app: everything el
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Work items the worker may hold before starts are refused (docs/benchmarks.md, "Admission").
+# Work items the worker may hold before starts are refused (docs/benchmarks.md, "Where the
+# machine saturates").
 PENDING_WORK_BOUND = 100
 
 
