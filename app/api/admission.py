@@ -170,8 +170,10 @@ class WorkerBacklog:
         self.pending: Callable[[], int] = lambda: 0  # the lifespan sets the worker's
 
     def check(self) -> None:
-        held = self.pending() if self.bound else 0
-        if held >= self.bound > 0:
+        if not self.bound:
+            return
+        held = self.pending()
+        if held >= self.bound:
             raise ApiError(
                 429,
                 "worker_busy",

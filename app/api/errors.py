@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -71,6 +72,13 @@ def not_ready(parts: dict[str, bool]) -> ApiError:
 
 def invalid_event(event_name: str, details: Any = None) -> ApiError:
     return ApiError(422, "invalid_event", f"Not a valid {event_name} payload", details)
+
+
+def invalid_input(what: str, error: ValidationError) -> ApiError:
+    """422 for input that does not fit the model it is held to, with the field errors."""
+    return ApiError(
+        422, "invalid_input", f"Invalid input for {what}", field_errors(error.errors(), "input")
+    )
 
 
 def invalid_event_id(event_id: int, instance_id: str, details: Any = None) -> ApiError:

@@ -22,6 +22,3 @@ class KeyedLocks:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, waiting - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)

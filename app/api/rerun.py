@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from app import runtime
 from app.api.admission import AdmittedDep
 from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
-from app.api.errors import ApiError, field_errors, invalid_event_id
+from app.api.errors import ApiError, invalid_event_id, invalid_input
 from app.api.lookups import existing, still_running
 from app.api.models import Accepted, InstanceIdPath, RerunRequest, accepted_headers
 from app.api.responses import error_responses
@@ -116,9 +116,4 @@ def _checked_input(name: str, value: Any, settings: Settings) -> Any:
     try:
         return adapter.dump_python(adapter.validate_python(value), mode="json")
     except ValidationError as error:
-        raise ApiError(
-            422,
-            "invalid_input",
-            f"Invalid input for {name}, the step the rerun replaces",
-            field_errors(error.errors(), "input"),
-        ) from None
+        raise invalid_input(f"{name}, the step the rerun replaces", error) from None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from app.api.admission import AdmittedDep, RunningInstances
 from app.api.catalogue import CATALOG
 from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
-from app.api.errors import ApiError, field_errors
+from app.api.errors import ApiError, invalid_input
 from app.api.models import (
     INSTANCE_ID_PATTERN,
     StartRequest,
@@ -68,12 +68,7 @@ async def _start(
     try:
         payload = spec.build_input(request.input, settings)
     except ValidationError as error:
-        raise ApiError(
-            422,
-            "invalid_input",
-            f"Invalid input for {spec.name}",
-            field_errors(error.errors(), "input"),
-        ) from None
+        raise invalid_input(spec.name, error) from None
     except ValueError as error:
         raise ApiError(422, "invalid_input", str(error)) from None
     instance_id = request.instance_id or uuid.uuid4().hex

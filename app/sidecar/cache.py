@@ -62,7 +62,6 @@ class StatusCache:
         self._on_end = on_end
         idle = running_max_age if idle_max_age is None else idle_max_age
         self.policy = Freshness(running_max_age, finished_max_age, idle, spread)
-        self.running_max_age, self.finished_max_age = running_max_age, finished_max_age
         self.max_entries, self.max_watches = max_entries, max_watches
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._flights: dict[str, asyncio.Task[Entry]] = {}
@@ -95,7 +94,7 @@ class StatusCache:
             await self._held(instance_id, entry.read_at + entry.max_age)
             return await self.get(instance_id)
         since = self._started.get(instance_id)  # the start's answer was the first
-        due = None if since is None else since + self.running_max_age
+        due = None if since is None else since + self.policy.running_max_age
         if paced and entry is None and due is not None and self._clock() < due:
             await self._held(instance_id, due)
             return await self.get(instance_id)
@@ -231,7 +230,7 @@ class StatusCache:
         self._wake(instance_id)
         if self._on_end is not None and (entry.state is None or entry.state.finished):
             self._on_end(instance_id)
-        if self.running_max_age <= 0 and self.finished_max_age <= 0:
+        if self.policy.running_max_age <= 0 and self.policy.finished_max_age <= 0:
             return  # caching off: single-flight only
         self._entries[instance_id] = entry
         self._entries.move_to_end(instance_id)
