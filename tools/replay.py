@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from google.protobuf import json_format
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from app.config import Settings
 from app.runtime import build_runtime
-from app.sidecar import sdk
+from app.sidecar import convert, sdk
 from app.sidecar.sdk import pb
 
 UNFINISHED = {"RUNNING", "PENDING", "SUSPENDED", "STALLED"}
@@ -51,26 +49,6 @@ class Verdict:
         return f"{self.instance_id} ({self.workflow}): {self.problem}; {FIX}"
 
 
-def history_events(events: Iterable[dict[str, Any]]) -> list[Any]:
-    """The API's history events (app/sidecar/convert.py) back as the sidecar's messages."""
-    found = []
-    for e in events:
-        event = pb.HistoryEvent(eventId=e["event_id"])
-        if e.get("timestamp"):
-            stamp = Timestamp()
-            stamp.FromJsonString(str(e["timestamp"]).replace("+00:00", "Z"))
-            event.timestamp.CopyFrom(stamp)
-        kind = e["kind"]
-        fields = dict(e.get("details") or {})
-        if e.get("name") is not None:
-            fields["name"] = e["name"]
-        body = getattr(event, kind)
-        body.SetInParent()  # an event of no fields (workflowStarted) is still of its kind
-        json_format.ParseDict(fields, body, ignore_unknown_fields=True)
-        found.append(event)
-    return found
-
-
 def _first_difference(message: str) -> str:
     """The SDK's words for a history mismatch, without its boilerplate."""
     message = re.sub(
@@ -80,7 +58,7 @@ def _first_difference(message: str) -> str:
 
 
 def verdict(registry: Any, instance_id: str, events: list[dict[str, Any]]) -> Verdict:
-    history = history_events(events)
+    history = [convert.history_event(e) for e in events]
     started = next((e.executionStarted for e in history if e.HasField("executionStarted")), None)
     workflow = started.name if started else "?"
     if started is None:

@@ -120,3 +120,18 @@ def event(event: Any) -> dict[str, Any]:
         "name": body.pop("name", None),
         "details": body,
     }
+
+
+def history_event(value: dict[str, Any]) -> Any:
+    """The inverse of event(): a history event as the API gave it, as the sidecar's message
+    again (for replaying a history fetched through the API, tools/replay.py)."""
+    message = pb.HistoryEvent(eventId=value["event_id"])
+    if value.get("timestamp"):
+        message.timestamp.FromJsonString(str(value["timestamp"]).replace("+00:00", "Z"))
+    fields = dict(value.get("details") or {})
+    if value.get("name") is not None:
+        fields["name"] = value["name"]
+    body = getattr(message, value["kind"])
+    body.SetInParent()  # an event of no fields (workflowStarted) is still of its kind
+    json_format.ParseDict(fields, body, ignore_unknown_fields=True)
+    return message

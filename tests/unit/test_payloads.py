@@ -7,6 +7,7 @@ import pytest
 from app.sidecar import InstanceState, convert
 from app.sidecar.sdk import pb
 from tests.unit.fakes import PagesFake, client_for, nested
+from tools.paths import ROOT
 
 
 def read(payload: str) -> InstanceState:
@@ -52,3 +53,13 @@ def test_event_forms_ignore_a_waiting_for_that_is_not_a_name() -> None:
     fake.add("po", "purchase_approval", "RUNNING", custom_status={"waiting_for": ["approval"]})
     with client_for(fake) as http:
         assert http.get("/instances/po").status_code == 200
+
+
+def test_a_history_event_read_back_from_the_api_is_the_sidecars_message_again() -> None:
+    """convert.history_event undoes convert.event, for every kind a recorded history holds."""
+    for path in sorted((ROOT / "tests" / "histories").glob("*.json")):
+        for recorded in json.loads(path.read_text())["events"]:
+            message = convert.history_event(recorded)
+            as_api = convert.event(message)  # as GET /workflows/{id}/history sends it
+            as_api["timestamp"] = as_api["timestamp"] and as_api["timestamp"].isoformat()
+            assert convert.history_event(as_api) == message, (path.name, recorded["kind"])
