@@ -5,9 +5,7 @@ from app.runtime import WORKFLOWS
 from app.workflows import purchase_approval
 from app.workflows.declared import Declared
 
-WorkflowSpec = Declared
-
-CATALOG: dict[str, WorkflowSpec] = {spec.name: spec for spec in WORKFLOWS}
+CATALOG: dict[str, Declared] = {spec.name: spec for spec in WORKFLOWS}
 # Swagger UI's examples for POST /workflows/{id}/events/{event_name}.
 EVENT_EXAMPLES = {
     "approve": {
