@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import starlark as sl
 import yaml
+from uvicorn.main import main as uvicorn_command
 
 from tests.deploy.conftest import TiltCalls, evaluate_tiltfile, kustomized
 from tools.launch import APP_ID
@@ -166,6 +167,16 @@ def deployed(tilt: TiltCalls) -> list[dict[str, Any]]:
     return [d for args, _ in tilt.named("k8s_yaml") for d in yaml.safe_load_all(args[0]) if d]
 
 
+def uvicorn_options(
+    env: list[dict[str, str]], paths: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """The options uvicorn's command line takes from a container's environment (paths that do
+    not exist here replaced, as uvicorn checks that its reload directories exist)."""
+    for variable in (v for v in env if "value" in v):
+        monkeypatch.setenv(variable["name"], paths.get(variable["value"], variable["value"]))
+    return uvicorn_command.make_context("uvicorn", ["app.main:create_app"]).params
+
+
 def test_tilt_deploys_k8s_and_components(tilt: TiltCalls) -> None:
     expected = kustomized("k8s") + kustomized("components")
     names = {(d["kind"], d["metadata"]["name"]) for d in deployed(tilt)}
@@ -173,7 +184,7 @@ def test_tilt_deploys_k8s_and_components(tilt: TiltCalls) -> None:
 
 
 def test_live_update_syncs_into_a_writable_copy_while_the_root_stays_read_only(
-    tilt: TiltCalls,
+    tilt: TiltCalls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deployment = next(
         d for d in deployed(tilt) if d["kind"] == "Deployment" and d["metadata"]["name"] == APP_ID
@@ -187,7 +198,11 @@ def test_live_update_syncs_into_a_writable_copy_while_the_root_stays_read_only(
         "&& cp -R --preserve=timestamps /srv/app/* /staged/app/"
     )
     assert {"name": "UVICORN_RELOAD", "value": "true"} in app["env"]
-    assert {"name": "UVICORN_RELOAD_DIR", "value": "/srv/app"} in app["env"]
+    assert {"name": "UVICORN_RELOAD_DIRS", "value": "/srv/app"} in app["env"]
+    # ... under the name uvicorn reads: with another, it would watch /srv, the staged copy too.
+    assert uvicorn_options(app["env"], {"/srv/app": str(tmp_path)}, monkeypatch)["reload_dirs"] == (
+        str(tmp_path),
+    )
     for path in ("/srv/app", "/srv/staged"):  # the live copy and the staged one
         [mount] = [m for m in app["volumeMounts"] if m["mountPath"] == path]
         [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
