@@ -2,13 +2,21 @@
 
 Configured by the standard variables (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...); off
 when no endpoint is set. The gRPC instrumentation puts the request's trace context on each call to
-the sidecar, so the sidecar's workflow spans can join the request's trace.
+the sidecar, so the sidecar's workflow spans can join the request's trace. A call to the sidecar
+made outside any request (the readiness probe's, the workflow worker's own) starts no trace: each
+would be a trace of one call, and they would bury the requests' traces.
 """
 
 import logging
 import os
+from collections.abc import Sequence
 
 from fastapi import FastAPI
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 
 log = logging.getLogger("app.telemetry")
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -27,7 +35,9 @@ def setup_tracing(app: FastAPI) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create())
+    # OTEL_TRACES_SAMPLER, when set, chooses instead.
+    sampler = None if os.environ.get("OTEL_TRACES_SAMPLER") else ParentBased(NoLoneClientCalls())
+    provider = TracerProvider(resource=Resource.create(), sampler=sampler)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     FastAPIInstrumentor.instrument_app(
@@ -48,3 +58,24 @@ def _undo_sdk_instrumentation() -> None:
     instrumentor = GrpcInstrumentorClient()  # type: ignore[no-untyped-call]
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
+
+
+class NoLoneClientCalls(Sampler):
+    """Samples a trace's first span unless it is a client call (made outside any request)."""
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if kind is SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "NoLoneClientCalls"

@@ -110,6 +110,9 @@ def test_swagger_ui_and_its_openapi_json(api: httpx.Client) -> None:
 
 def test_live_update_syncs_a_saved_file_and_uvicorn_reloads(tilt: Tilt) -> None:
     log = tilt.up_log
+    # The live copy only: a change synced to the staged one must reload nothing until checked.
+    started = kubectl("logs", "deployment/workflow-service", "-c", "app")
+    assert "Will watch for changes in these directories: ['/srv/app']" in started
     before = log.read_text(errors="replace").count("Reloading...")
     saved = time.monotonic()
     (ROOT / "app" / "__init__.py").touch()  # a save, content unchanged
@@ -153,7 +156,9 @@ def test_live_update_refuses_a_breaking_change_and_applies_a_safe_one(
         assert named in log.read_text(errors="replace")
         time.sleep(2)  # a reload would follow the sync within this
         reloads = count("Reloading...")
-        assert reloads == reloads_before, "the refused change reloaded the running code"
+        assert reloads == reloads_before, "the refused change reloaded the running code:\n" + (
+            "\n".join(line for line in log.read_text(errors="replace").splitlines()
+                      if "Reloading..." in line or "live_update" in line or "WOULD" in line))
         saved = time.monotonic()
         source.write_text(original + "# replay-safe: a comment\n")  # applied: reloads
         wait_until("the safe change reloaded", lambda: count("Reloading...") > reloads, 120,
@@ -195,13 +200,17 @@ def test_jaeger_holds_one_workflow_trace_with_app_and_sidecar_spans(api: httpx.C
         assert response.status_code == 202
         finished(api, instance)
 
+        seen: list[str] = []
+
         def trace() -> dict[str, Any] | None:
             try:
                 found = httpx.get(f"{JAEGER_URL}/api/traces", timeout=10, params={
                     "service": "workflow-service-app", "start": str(since), "limit": "50",
                 }).json().get("data") or []
-            except httpx.TransportError:
+            except httpx.TransportError as error:
+                seen[:] = [f"Jaeger's forward: {error!r}"]
                 return None  # Tilt's forward to Jaeger not serving yet, or re-established
+            seen[:] = [_described(candidate) for candidate in found]
             for candidate in found:
                 services = {p["serviceName"] for p in candidate["processes"].values()}
                 started = any("start-workflow" in s["operationName"] for s in candidate["spans"])
@@ -209,13 +218,24 @@ def test_jaeger_holds_one_workflow_trace_with_app_and_sidecar_spans(api: httpx.C
                     return dict(candidate)
             return None
 
-        found = wait_until("a trace with the app's and daprd's spans", trace, 120, interval=3)
+        try:
+            found = wait_until("a trace with the app's and daprd's spans", trace, 120, interval=3)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the last search found {len(seen)}:\n"
+                                 + "\n".join(seen[:50])) from None
         by_service: dict[str, int] = {}
         for span in found["spans"]:
             name = found["processes"][span["processID"]]["serviceName"]
             by_service[name] = by_service.get(name, 0) + 1
         note(f"trace {found['traceID']} of {instance}: spans by service {by_service}")
         assert by_service["workflow-service-app"] >= 1 and by_service["workflow-service"] >= 2
+
+
+def _described(trace: dict[str, Any]) -> str:
+    """A trace in a line: its services and its spans' operation names."""
+    services = sorted({p["serviceName"] for p in trace["processes"].values()})
+    operations = sorted({s["operationName"] for s in trace["spans"]})
+    return f"{trace['traceID']} {services} {operations[:6]}"
 
 
 def test_deploy_defaults_hold_on_the_running_pods(api: httpx.Client) -> None:
