@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     approval_threshold: float = Field(
         1000.0, ge=0, description="Orders at or above this cost wait for a human"
     )
+    purchase_budget: float = Field(
+        100_000.0, ge=0, description="An order costing more is refused before anyone is asked"
+    )
     # fan_out_fan_in; the upper bound is fan_out_fan_in.MAX_PARALLEL (a unit test holds them equal)
     default_max_parallel: int = Field(
         100, ge=1, le=1000, description="Activities in flight per fan-out when the input sets none"

@@ -161,8 +161,13 @@ def daprd(
     )
 
 
-def app(r: Replica, token: dict[str, str], app_env: dict[str, str]) -> Launch:
-    uvicorn = {"--host": LOOPBACK, "--port": r.app_port, "--workers": 1}
+def app(
+    r: Replica, token: dict[str, str], app_env: dict[str, str], app_dir: Path | None = None
+) -> Launch:
+    """The app; with `app_dir`, its `app` package from there (another version of the code)."""
+    uvicorn: dict[str, object] = {"--host": LOOPBACK, "--port": r.app_port, "--workers": 1}
+    if app_dir is not None:
+        uvicorn["--app-dir"] = app_dir
     argv = [
         sys.executable,
         "-m",

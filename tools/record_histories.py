@@ -6,7 +6,8 @@ Starts a local stack (SQLite, in a temporary directory), drives each branch thro
 the integration tests do, and writes each instance's history as the API returns it, finished or
 caught waiting. `make unit` replays them against the current code (tests/unit/test_replay.py):
 record again after a change that is meant to change what new instances do, and keep the old
-files while instances that started before it may still run.
+files in a folder of their own (tests/histories/before-budget-check/) while instances that
+started before it may still run: this writes and replaces only the files at the top.
 """
 
 import json
@@ -82,6 +83,8 @@ def record(api: httpx.Client, health_url: str) -> list[str]:
         ),
     )
     _finished(api, _start(api, "purchase_approval", {**ORDER, "cost": 10}, "approval-auto"))
+    over = {**ORDER, "cost": 1_000_000}  # over the default budget
+    _finished(api, _start(api, "purchase_approval", over, "approval-over-budget"))
     _finished(api, _start(api, "task_chaining", TASK, "chain-completed"))
     _finished(api, _start(api, "task_chaining", {**TASK, "title": "bug"}, "chain-rejected"))
     _finished(api, _start(api, "task_chaining", {**TASK, "task_id": "fail-1"}, "chain-failed"))

@@ -166,9 +166,14 @@ async def _unfinished(api: httpx.AsyncClient) -> list[str]:
 
 
 def recorded(paths: Iterable[Path]) -> dict[str, list[dict[str, Any]]]:
-    """Recorded histories (tests/histories/*.json), by file stem."""
-    files = [f for p in paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
-    return {f.stem: json.loads(f.read_text())["events"] for f in files}
+    """Recorded histories (tests/histories, its folders too), by path without the .json (under
+    a folder given: from there)."""
+    named = {
+        str(f.relative_to(p).with_suffix("")) if p.is_dir() else f.stem: f
+        for p in paths
+        for f in (sorted(p.rglob("*.json")) if p.is_dir() else [p])
+    }
+    return {name: json.loads(f.read_text())["events"] for name, f in named.items()}
 
 
 def check(histories: dict[str, list[dict[str, Any]]]) -> list[Verdict]:

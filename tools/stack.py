@@ -68,12 +68,13 @@ class Stack:
         app_env: dict[str, str] | None = None,
         otlp_endpoint: str | None = None,
         retention: dict[str, str] | None = None,
+        app_dir: Path | None = None,
     ) -> None:
         if store not in STORES:
             raise ValueError(f"store is one of {', '.join(STORES)}")
         self.workdir = workdir.resolve()
         self.store, self.api_token, self.otlp_endpoint = store, api_token, otlp_endpoint
-        self.app_env, self.retention = app_env or {}, retention
+        self.app_env, self.retention, self.app_dir = app_env or {}, retention, app_dir
         self.bin = ensure_binaries()
         self.placement_port, self.scheduler_port = free_port(), free_port()
         self.redis_port = free_port()
@@ -104,7 +105,7 @@ class Stack:
                     self.bin, r, self.workdir, self.placement_port, self.scheduler_port, token
                 )
             )
-            launches.append(launch.app(r, token, self.app_env))
+            launches.append(launch.app(r, token, self.app_env, self.app_dir))
         return launches
 
     def _add(self, spec: Launch) -> None:
@@ -180,6 +181,16 @@ class Stack:
         else:
             self.stop(name)
         self.start(name, timeout=timeout)
+
+    def deploy(self, app_dir: Path | None = None) -> None:
+        """A deploy: every replica's app stopped, then started again on the code in `app_dir`
+        (None: this checkout's), against the same sidecars and store."""
+        self.app_dir = app_dir
+        apps = [launch for launch in self._launches() if launch.name.startswith("app-")]
+        self.stop(*(a.name for a in apps))
+        for spec in apps:
+            self._add(spec)
+        self.start(*(a.name for a in apps))
 
     def logs(self) -> str:
         """Every process's log tail, for a failing test to show."""

@@ -186,7 +186,8 @@ def test_live_update_refuses_a_breaking_change_and_applies_a_safe_one(
     assert (out["runtime_status"], out["output"]["status"]) == ("COMPLETED", "approved")
     history = api.get(f"/workflows/{waiting}/history").json()["events"]
     scheduled = [e["name"] for e in history if e["kind"] == "taskScheduled"]
-    assert scheduled == ["request_approval", "place_order"], scheduled  # its old path
+    # Its old path: without the place_order the refused change put first.
+    assert scheduled == ["check_budget", "request_approval", "place_order"], scheduled
     note(f"live_update guard: a breaking change refused naming {waiting}; a safe one applied")
 
 

@@ -67,4 +67,11 @@ def test_unanswered_order_times_out_and_is_cancelled(api: httpx.Client) -> None:
         for e in api.get(f"/workflows/{iid}/history").json()["events"]
         if e["kind"] == "taskScheduled"
     ]
-    assert names == ["request_approval", "release_reservation"]
+    assert names == ["check_budget", "request_approval", "release_reservation"]
+
+
+def test_order_over_the_budget_is_refused_before_anyone_is_asked(api: httpx.Client) -> None:
+    iid = start(api, "purchase_approval", order(1_000_000))  # APP_PURCHASE_BUDGET: 100000
+    out = wait_for(api, iid)["output"]
+    assert out["status"] == "over_budget"
+    assert out["message"] == "Over budget: 1000000.00 exceeds the budget of 100000.00"

@@ -94,6 +94,7 @@ class FakeContext:
     statuses: list[Any] = field(default_factory=list)  # every custom status set, decoded
     continued_with: Any = None
     timers: list[Any] = field(default_factory=list)
+    started_before_patches: bool = False  # an old instance: every is_patched() says False
 
     def call_activity(
         self, activity: Callable[..., Any] | str, *, input: Any = None, retry_policy: Any = None
@@ -133,6 +134,9 @@ class FakeContext:
         if self.events:
             return FakeTask("event", name, result=self.events.pop(0))
         return FakeTask("pending-event", name)
+
+    def is_patched(self, name: str) -> bool:
+        return not self.started_before_patches
 
     def set_custom_status(self, status: str) -> None:
         self.custom_status = status

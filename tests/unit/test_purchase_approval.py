@@ -1,9 +1,11 @@
 """purchase_approval's decision paths, driven without a sidecar (tests/unit/fakes.py)."""
 
+from typing import Any
+
 import pytest
 
 from app.workflows import purchase_approval
-from tests.unit.fakes import NOW, FakeContext, activity_names, run
+from tests.unit.fakes import NOW, FakeContext, activity_names, registered_activities, run
 
 pytestmark = pytest.mark.usefixtures("fake_composites")
 
@@ -31,7 +33,7 @@ def test_large_order_approved_by_a_human_is_placed() -> None:
     result = run(purchase_approval.purchase_approval, ctx, order(1000))
     assert (result.status, result.approved_by) == ("approved", "Jane Doe")
     assert result.message == "Approved by 'Jane Doe'"
-    assert activity_names(ctx) == ["request_approval", "place_order"]
+    assert activity_names(ctx) == ["check_budget", "request_approval", "place_order"]
 
 
 def test_an_approval_that_names_only_the_approver_approves() -> None:
@@ -52,7 +54,7 @@ def test_unanswered_order_times_out_and_releases_reservation() -> None:
     result = run(purchase_approval.purchase_approval, ctx, order(5000))
     assert result.status == "cancelled"
     assert result.message == "Cancelled: no approval within 60 seconds"
-    assert activity_names(ctx) == ["request_approval", "release_reservation"]
+    assert activity_names(ctx) == ["check_budget", "request_approval", "release_reservation"]
 
 
 def test_malformed_decision_is_ignored_until_a_valid_one() -> None:
@@ -66,7 +68,7 @@ def test_second_decision_after_the_first_changes_nothing() -> None:
     ctx = FakeContext(events=[first, retried])
     result = run(purchase_approval.purchase_approval, ctx, order(5000))
     assert (result.status, result.approved_by) == ("approved", "Ann")
-    assert activity_names(ctx) == ["request_approval", "place_order"]
+    assert activity_names(ctx) == ["check_budget", "request_approval", "place_order"]
     assert ctx.events == [retried]  # never read: it stays in the history and does nothing
 
 
@@ -91,3 +93,27 @@ def test_timed_out_purchase_no_longer_shows_waiting() -> None:
     ctx = FakeContext()
     run(purchase_approval.purchase_approval, ctx, order(5000))
     assert ctx.statuses[-1] == {"waiting_for": None, "timed_out": True}
+
+
+def test_order_over_the_budget_is_refused_before_anyone_is_asked() -> None:
+    ctx = FakeContext(activities={**registered_activities(), "check_budget": budget(4999)})
+    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert result.status == "over_budget"
+    assert result.message == "Over budget: 5000.00 exceeds the budget of 4999.00"
+    assert activity_names(ctx) == ["check_budget"]
+
+
+def test_order_that_started_before_the_budget_check_is_not_checked() -> None:
+    """The patch: an instance that started before it keeps the path it started on."""
+    ctx = FakeContext(
+        events=[{"approver": "Jane Doe"}],
+        activities={**registered_activities(), "check_budget": budget(1)},
+        started_before_patches=True,
+    )
+    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    assert result.status == "approved"
+    assert activity_names(ctx) == ["request_approval", "place_order"]
+
+
+def budget(limit: float) -> Any:
+    return purchase_approval.check_budget_activity(limit)
