@@ -56,8 +56,15 @@ def build_runtime(settings: Settings) -> wf.WorkflowRuntime:
         maximum_thread_pool_workers=settings.worker_threads,
         worker_ready_timeout=settings.worker_ready_timeout_seconds,
     )
+    versions = {declared.name: declared.versions for declared in WORKFLOWS}
     for name, workflow in workflows(settings).items():
-        runtime.register_workflow(workflow, name=name)
+        for version, code in versions.get(name, ()):
+            latest = code is workflow
+            runtime.register_versioned_workflow(
+                code, name=name, version_name=version, is_latest=latest
+            )
+        if not versions.get(name):
+            runtime.register_workflow(workflow, name=name)
     for name, activity in activities(settings).items():
         runtime.register_activity(activity, name=name)
     return runtime

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 
 class LifecycleSafeExecutor(worker._OrchestrationExecutor):
-    """The SDK's executor, with a pause or resume that means nothing in the state ignored.
+    """The SDK's executor, with a pause or resume that means nothing in the state ignored, and
+    an instance that started before its workflow had versions run on the first version.
 
     As shipped (1.18.3), a resume of a running instance fails it ("Don't know how to handle
     event of type 'executionResumed'"), and a second pause is buffered like any event while
@@ -43,10 +44,27 @@ class LifecycleSafeExecutor(worker._OrchestrationExecutor):
     another client of the sidecar, can still race one into a history: this executor lets that
     history replay as the runtime reads it (a second pause changes nothing, a resume of a running
     instance changes nothing), so a wedged instance goes on once a fixed worker replays it.
+
+    As shipped, a history that names no version runs on the latest: registering a workflow's
+    rewrite as its new version would fail every instance that started on the unversioned code.
+    Here such a history, of an instance that has run before, runs on the first version (the
+    code it started on); a new instance, or a continue-as-new generation, on the latest.
     """
+
+    _has_run = False  # the history being executed started in an earlier execution
+
+    def execute(
+        self, instance_id: str, old_events: Any, new_events: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        self._has_run = any(e.HasField("executionStarted") for e in old_events)
+        return super().execute(instance_id, old_events, new_events, *args, **kwargs)
 
     def process_event(self, ctx: Any, event: Any) -> None:
         kind = event.WhichOneof("eventType")
+        if kind == "executionStarted" and self._has_run and not ctx._orchestrator_version_name:
+            versions = self._registry.versioned_orchestrators.get(event.executionStarted.name)
+            if versions:
+                ctx._orchestrator_version_name = next(iter(versions))  # the first registered
         if kind == "executionSuspended" and self._is_suspended:
             return
         if kind == "executionResumed" and not self._is_suspended:

@@ -35,8 +35,15 @@ class Declared:
     events: dict[str, type[BaseModel]] = field(default_factory=dict)
     # Fixes settings-dependent values into the input at start, so that replays see the same ones.
     prepare: Prepare = _unchanged
+    # Named versions by their names, oldest first, the last being `workflow` (the latest): for a
+    # rewrite that running instances could not replay (docs/changing-workflows.md). An instance
+    # runs on the version it started on; one that started before there were versions, on the
+    # first.
+    versions: tuple[tuple[str, Callable[..., Any]], ...] = ()
 
     def __post_init__(self) -> None:
+        if self.versions and self.versions[-1][1] is not self.workflow:
+            raise ValueError(f"{self.name}: the last of its versions is its workflow, the latest")
         for event_name in self.events:
             if event_name != event_name.casefold():
                 raise ValueError(f"declare event {event_name!r} in lower case, as event() finds it")

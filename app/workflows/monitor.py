@@ -8,6 +8,12 @@
           |no
     durable timer (healthy or unhealthy interval) --> continue as new, carrying the state
 
+Version "v2" (the latest) also tells a human when a target it alerted about answers healthy
+again ([send_alert] "recovered"); "v1", without that, stays registered for the generations that
+started on it, and for monitors that started before the workflow had versions (the worker runs
+those on the first version: app/sidecar/sdk.py). Each generation ends in continue-as-new, and
+the next one starts on the latest: a running monitor moves to v2 at its next check.
+
 Continue-as-new can drop an event raised at that instant (dapr/dapr#8277), so the monitor takes
 none: stop it by terminating it, or give it max_checks.
 """
@@ -78,6 +84,7 @@ class Alert(BaseModel):
     job_id: str
     url: str
     detail: str
+    recovered: bool = False  # v2: the target it alerted about answers healthy again
 
 
 class MonitorResult(BaseModel):
@@ -126,11 +133,14 @@ async def _status_of(open_client: OpenClient, url: str) -> int:
 
 
 def send_alert(ctx: wf.WorkflowActivityContext, alert: Alert) -> None:
-    """Tell a human the target went down. The key lets a real notifier drop duplicates."""
+    """Tell a human the target went down, or is back. The key lets a real notifier drop
+    duplicates."""
     log.warning(
-        "ALERT [%s] %s is unhealthy: %s (key %s)",
+        "%s [%s] %s is %s: %s (key %s)",
+        "RECOVERED" if alert.recovered else "ALERT",
         alert.job_id,
         alert.url,
+        "healthy again" if alert.recovered else "unhealthy",
         alert.detail,
         idempotency_key(ctx),
     )
@@ -140,7 +150,20 @@ def monitor(
     ctx: wf.DaprWorkflowContext, job: MonitorInput
 ) -> Generator[Any, Any, MonitorResult | None]:
     """Check, alert on a healthy-to-unhealthy transition (at each next check while the alert
-    could not be sent), sleep durably, continue as new."""
+    could not be sent) and on the recovery after an alert, sleep durably, continue as new."""
+    return (yield from _generation(ctx, job, recovery_notice=True))
+
+
+def monitor_v1(
+    ctx: wf.DaprWorkflowContext, job: MonitorInput
+) -> Generator[Any, Any, MonitorResult | None]:
+    """The monitor before recovery notices (version v1)."""
+    return (yield from _generation(ctx, job, recovery_notice=False))
+
+
+def _generation(
+    ctx: wf.DaprWorkflowContext, job: MonitorInput, *, recovery_notice: bool
+) -> Generator[Any, Any, MonitorResult | None]:
     try:
         check = CheckResult.model_validate(
             (yield ctx.call_activity(CHECK_ENDPOINT, input=str(job.url), retry_policy=CHECK_RETRY))
@@ -156,6 +179,8 @@ def monitor(
         sent = yield from _alert(ctx, job, check)
         state.alerts_sent += sent
         state.alert_due = not sent
+    elif recovery_notice and check.healthy and not job.state.healthy and not job.state.alert_due:
+        yield from _alert(ctx, job, check, recovered=True)  # the alert it sent went out
     done = job.max_checks is not None and state.check_count >= job.max_checks
     interval = job.healthy_interval_seconds if check.healthy else job.unhealthy_interval_seconds
     next_check = ctx.current_utc_datetime + timedelta(seconds=interval)
@@ -179,10 +204,10 @@ def monitor(
 
 
 def _alert(
-    ctx: wf.DaprWorkflowContext, job: MonitorInput, check: CheckResult
+    ctx: wf.DaprWorkflowContext, job: MonitorInput, check: CheckResult, recovered: bool = False
 ) -> Generator[Any, Any, int]:
     """Send the alert, retried; a notifier that stays down must not end an eternal monitor."""
-    alert = Alert(job_id=job.job_id, url=str(job.url), detail=check.detail)
+    alert = Alert(job_id=job.job_id, url=str(job.url), detail=check.detail, recovered=recovered)
     try:
         yield ctx.call_activity(send_alert, input=alert, retry_policy=OUTSIDE_RETRY)
     except wf.TaskFailedError as error:
@@ -211,6 +236,7 @@ DECLARED = Declared(
     NAME,
     monitor,
     MonitorInput,
+    versions=(("v1", monitor_v1), ("v2", monitor)),
     example={
         "job_id": "self-check",
         "url": "http://localhost:8000/healthz",

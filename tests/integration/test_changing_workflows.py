@@ -1,15 +1,25 @@
-"""A deploy while instances run, on the real sidecar and each store: the app started on the code
-from before purchase_approval's budget check, orders left waiting, the app started again on
-this checkout's code (the check behind its patch). The old orders finish on their old path, new
-ones take the new path, and `make replay` passes before the deploy is made."""
+"""Deploys while instances run, on the real sidecar and each store: the app started on older
+code, instances left running, the app started again on this checkout's code.
 
+- A patch: purchase_approval's budget check. The orders waiting across the deploy finish on
+  their old path, new ones take the new path, and `make replay` passes before the deploy.
+- A version: monitor's v2 (recovery notices). A generation that started on the unversioned code
+  goes on on v1 (which v2 could not replay); the next one, after continue-as-new, runs v2.
+"""
+
+import json
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.polling import start, wait_for
+from tests.integration.polling import start, wait_for, wait_until
 from tests.integration.stacks import EVERY_STORE, running_stack
 from tools import replay
 from tools.paths import ROOT
@@ -71,3 +81,109 @@ def test_orders_waiting_across_a_deploy_finish_on_their_old_path(
             assert scheduled(api, iid) == ["request_approval", "place_order"]
         assert approved(api, after) == "approved"
         assert scheduled(api, after) == ["check_budget", "request_approval", "place_order"]
+
+
+def code_before_monitor_versions(into: Path) -> Path:
+    """This checkout's app/ with the monitor as it was before it had versions: v1's code,
+    registered unversioned."""
+    shutil.copytree(ROOT / "app", into / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    module = into / "app" / "workflows" / "monitor.py"
+    source = module.read_text()
+    versions = '    versions=(("v1", monitor_v1), ("v2", monitor)),\n'
+    declared = "DECLARED = Declared(\n    NAME,\n    monitor,\n"
+    assert versions in source and declared in source
+    source = source.replace(versions, "").replace(
+        declared, declared.replace("monitor,", "monitor_v1,")
+    )
+    module.write_text(source)
+    return into
+
+
+@contextmanager
+def targets() -> Iterator[tuple[str, dict[str, int]]]:
+    """An HTTP server on loopback answering each path with the status set for it (503 unset)."""
+    statuses: dict[str, int] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(statuses.get(self.path, 503))
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", statuses
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def monitor_of(url: str) -> dict[str, object]:
+    # Down, it checks again in 0.5 s; healthy, it waits 8 s: time for a deploy in between.
+    return {
+        "job_id": "j",
+        "url": url,
+        "unhealthy_interval_seconds": 0.5,
+        "healthy_interval_seconds": 8,
+    }
+
+
+def checked(api: httpx.Client, iid: str, healthy: bool, after: int = 0) -> dict[str, Any]:
+    def seen() -> dict[str, Any]:
+        status = api.get(f"/status/{iid}").json()
+        assert status["runtime_status"] == "RUNNING", status
+        custom = status["custom_status"] or {}
+        last = custom.get("last_check") or {}
+        return custom if last.get("healthy") is healthy and custom["check_count"] > after else {}
+
+    return dict(wait_until(seen, 30, f"{iid} checked, healthy {healthy}"))
+
+
+def generation(api: httpx.Client, iid: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """The current generation's version and the activities it called, with their inputs."""
+    events = api.get(f"/workflows/{iid}/history").json()["events"]
+    started = [e for e in events if e["kind"] == "workflowStarted"]
+    versions = [e["details"].get("version", {}).get("name") for e in started]
+    calls = [e for e in events if e["kind"] == "taskScheduled"]
+    return next((v for v in versions if v), None), calls
+
+
+def test_a_monitor_running_across_the_deploy_of_its_v2_goes_on_and_moves_to_v2(
+    store: str, tmp_path: Path
+) -> None:
+    old_code = code_before_monitor_versions(tmp_path / "old")
+    with (
+        targets() as (base, statuses),
+        running_stack(tmp_path / "stack", store, app_dir=old_code) as stack,
+        httpx.Client(base_url=stack.replicas[0].url, timeout=30) as api,
+    ):
+        old = start(api, "monitor", monitor_of(f"{base}/old"))
+        down = checked(api, old, healthy=False)
+        wait_until(lambda: checked(api, old, False)["alerts_sent"] == 1, 30, "the alert")
+        statuses["/old"] = 200
+        # Back up: on v1 no recovery notice, and it waits 8 s. v2 could not replay this.
+        up = checked(api, old, healthy=True, after=down["check_count"])
+        version, calls = generation(api, old)
+        assert version is None and [c["name"] for c in calls] == ["check_endpoint"]
+
+        stack.deploy()  # this checkout: monitor v1 and v2, the latest
+
+        new = start(api, "monitor", monitor_of(f"{base}/new"))
+        after_down = checked(api, new, healthy=False)
+        wait_until(lambda: checked(api, new, False)["alerts_sent"] == 1, 30, "the new alert")
+        statuses["/new"] = 200
+        checked(api, new, healthy=True, after=after_down["check_count"])
+        version, calls = generation(api, new)
+        assert version == "v2" and [c["name"] for c in calls] == ["check_endpoint", "send_alert"]
+        assert json.loads(calls[1]["details"]["input"])["recovered"] is True
+
+        # The old one's generation ended on v1 (its timer, continue-as-new); the next ran v2.
+        later = checked(api, old, healthy=True, after=up["check_count"])
+        assert later["alerts_sent"] == 1
+        assert generation(api, old)[0] == "v2"
+        for iid in (old, new):
+            assert api.post(f"/workflows/{iid}/terminate", json={}).status_code == 202

@@ -60,6 +60,26 @@ def test_monitor_does_not_alert_again_while_still_unhealthy(target: dict[str, bo
     assert ctx.continued_with.state.alerts_sent == 1
 
 
+def test_monitor_v2_tells_of_the_recovery_after_an_alert_and_v1_does_not(
+    target: dict[str, bool],
+) -> None:
+    was_down = job(check_count=4, healthy=False, alerts_sent=1)
+    ctx = FakeContext()
+    run(monitor.monitor, ctx, was_down)
+    name, alert = ctx.calls[-1]
+    assert (name, alert.recovered) == ("send_alert", True)
+    assert ctx.continued_with.state.alerts_sent == 1  # alerts count alerts, not recoveries
+    old = FakeContext()
+    run(monitor.monitor_v1, old, was_down)
+    assert "send_alert" not in activity_names(old)
+
+
+def test_no_recovery_notice_when_the_alert_never_went_out(target: dict[str, bool]) -> None:
+    ctx = FakeContext()
+    run(monitor.monitor, ctx, job(check_count=4, healthy=False, alert_due=True))
+    assert "send_alert" not in activity_names(ctx)
+
+
 def test_monitor_sleeps_the_healthy_interval_when_healthy(target: dict[str, bool]) -> None:
     ctx = FakeContext()
     run(monitor.monitor, ctx, job())

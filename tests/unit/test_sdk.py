@@ -47,6 +47,12 @@ def test_the_private_sdk_names_the_service_uses_are_where_they_were() -> None:
         "the SDK's executor no longer tracks suspension in _is_suspended: "
         "LifecycleSafeExecutor (app/sidecar/sdk.py) must follow it"
     )
+    context = sdk.worker._RuntimeOrchestrationContext.__init__
+    assert "_orchestrator_version_name" in context.__code__.co_names, (
+        "the SDK's context no longer keeps a history's version in _orchestrator_version_name: "
+        "LifecycleSafeExecutor (app/sidecar/sdk.py) must follow it"
+    )
+    assert hasattr(sdk.worker._Registry(), "versioned_orchestrators")  # type: ignore[no-untyped-call]
 
 
 def _waiter(ctx: Any, _: Any) -> Any:
@@ -121,3 +127,26 @@ def test_a_pause_still_holds_events_until_the_resume() -> None:
     assert _status(held) is None
     old.append(helpers.new_event_raised_event("go", '"done"'))
     assert _status(_replay(old, [helpers.new_resume_event()])) == pb.ORCHESTRATION_STATUS_COMPLETED
+
+
+def _versioned_results(old: list[Any], new: list[Any]) -> tuple[str, str]:
+    """The version an execution ran on, and what it returned, for a workflow `w` with the
+    versions v1 and v2 (the latest)."""
+    registry = sdk.worker._Registry()  # type: ignore[no-untyped-call]
+    registry.add_named_orchestrator("w", lambda ctx, _: "one", version_name="v1")
+    registry.add_named_orchestrator("w", lambda ctx, _: "two", version_name="v2", is_latest=True)
+    results = LifecycleSafeExecutor(registry, logging.getLogger("test")).execute("i", old, new)
+    [done] = [a.completeWorkflow for a in results.actions if a.HasField("completeWorkflow")]
+    return results.version_name, done.result.value
+
+
+def test_an_instance_from_before_its_workflow_had_versions_runs_on_the_first() -> None:
+    """As shipped, the SDK runs a history that names no version on the latest: the rewrite
+    registered as v2 would fail every instance that started on the unversioned code."""
+    started = [helpers.new_workflow_started_event(), helpers.new_execution_started_event("w", "i")]
+    assert _versioned_results([], started) == ("v2", '"two"')  # a new instance: the latest
+    turn = [helpers.new_workflow_started_event()]
+    assert _versioned_results(started, turn) == ("v1", '"one"')  # one that has run before
+    on_v2 = [helpers.new_workflow_started_event(), started[1]]
+    on_v2[0].workflowStarted.version.name = "v2"
+    assert _versioned_results(on_v2, turn) == ("v2", '"two"')  # the version it started on
