@@ -6,8 +6,9 @@ Starts a local stack (SQLite, in a temporary directory), drives each branch thro
 the integration tests do, and writes each instance's history as the API returns it, finished or
 caught waiting. `make unit` replays them against the current code (tests/unit/test_replay.py):
 record again after a change that is meant to change what new instances do, and keep the old
-files in a folder of their own (tests/histories/before-budget-check/) while instances that
-started before it may still run: this writes and replaces only the files at the top.
+files in a folder of their own (tests/histories/before-budget-check/, before-monitor-versions/)
+while instances that started before it may still run: this writes and replaces only the files at
+the top.
 """
 
 import json
