@@ -33,8 +33,6 @@ EventNamePath = Annotated[
 ]
 
 
-
-
 def _nested_at_most(value: Any) -> Any:
     """A free-form payload nests at most MAX_PAYLOAD_DEPTH levels: a deeper one could parse here
     and yet not encode for the sidecar."""
@@ -84,6 +82,14 @@ class WorkflowStatus(BaseModel):
     output: Any = None
     custom_status: Any = None
     failure: dict[str, str] | None = None
+    version: str | None = Field(
+        None, description="The version of its workflow it runs, when the workflow has versions"
+    )
+    patches: list[str] = Field(
+        default_factory=list,
+        description="The patches (ctx.is_patched) it has taken; one that started before a patch "
+        "keeps the old path and has not",
+    )
 
     @computed_field(  # type: ignore[prop-decorator]
         description="How to bring back an instance that a runtime defect or a deploy failed"

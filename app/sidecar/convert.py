@@ -25,10 +25,27 @@ class InstanceState:
     output: Any
     custom_status: Any
     failure: dict[str, str] | None
+    # The code it runs, as its history records it (code_of); read only for /status.
+    version: str | None = None
+    patches: tuple[str, ...] = ()
 
     @property
     def finished(self) -> bool:
         return self.runtime_status in TERMINAL
+
+
+def code_of(events: list[dict[str, Any]]) -> tuple[str | None, tuple[str, ...]]:
+    """The workflow version an instance runs and the patches it has taken, from its history
+    (as event() gives it): the worker reports both with each step, and the sidecar records
+    them on that step's workflowStarted event."""
+    version: str | None = None
+    patches: dict[str, None] = {}  # in the order taken
+    for e in events:
+        if e["kind"] == "workflowStarted":
+            recorded = e["details"].get("version") or {}
+            version = recorded.get("name") or version
+            patches.update(dict.fromkeys(recorded.get("patches") or ()))
+    return version, tuple(patches)
 
 
 # Free-form JSON nests at most this many levels of lists and objects, both ways: the API refuses

@@ -81,6 +81,8 @@ def test_orders_waiting_across_a_deploy_finish_on_their_old_path(
             assert scheduled(api, iid) == ["request_approval", "place_order"]
         assert approved(api, after) == "approved"
         assert scheduled(api, after) == ["check_budget", "request_approval", "place_order"]
+        for iid, taken in ((before[0], []), (after, ["budget-check"])):  # what /status shows
+            assert api.get(f"/status/{iid}").json()["patches"] == taken
 
 
 def code_before_monitor_versions(into: Path) -> Path:
@@ -169,6 +171,7 @@ def test_a_monitor_running_across_the_deploy_of_its_v2_goes_on_and_moves_to_v2(
         up = checked(api, old, healthy=True, after=down["check_count"])
         version, calls = generation(api, old)
         assert version is None and [c["name"] for c in calls] == ["check_endpoint"]
+        assert api.get(f"/status/{old}").json()["version"] is None
 
         stack.deploy()  # this checkout: monitor v1 and v2, the latest
 
@@ -185,5 +188,7 @@ def test_a_monitor_running_across_the_deploy_of_its_v2_goes_on_and_moves_to_v2(
         later = checked(api, old, healthy=True, after=up["check_count"])
         assert later["alerts_sent"] == 1
         assert generation(api, old)[0] == "v2"
+        for iid in (old, new):
+            assert api.get(f"/status/{iid}").json()["version"] == "v2"
         for iid in (old, new):
             assert api.post(f"/workflows/{iid}/terminate", json={}).status_code == 202

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
 from app.api.catalogue import CATALOG
-from tests.unit.fakes import APPROVAL_HISTORY, T0, PagesFake, client_for
+from tests.unit.fakes import APPROVAL_HISTORY, T0, PagesFake, client_for, event
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -231,3 +231,21 @@ def test_an_instance_that_failed_by_itself_offers_no_recovery(
     )
     assert http.get("/status/bad-5").json()["recovery"] is None
     assert "To bring it back:" not in http.get("/instances/bad-5").text
+
+
+def test_status_and_the_instance_page_show_the_version_and_the_patches_taken(
+    fake: PagesFake, http: TestClient
+) -> None:
+    fake.add("mon-4", "monitor", "RUNNING", created_at=T0)
+    fake.histories["mon-4"] = [
+        event(-1, "workflowStarted", 0, version={"name": "v2"}),
+        event(0, "executionStarted", 0, "monitor"),
+        event(-1, "workflowStarted", 1, version={"name": "v2", "patches": ["budget-check"]}),
+    ]
+    status = http.get("/status/mon-4").json()
+    assert (status["version"], status["patches"]) == ("v2", ["budget-check"])
+    page = http.get("/instances/mon-4").text
+    assert '<code id="version">v2</code>' in page and "<code>budget-check</code>" in page
+    status = http.get("/status/order-3").json()  # no version, no patch taken
+    assert (status["version"], status["patches"]) == (None, [])
+    assert '<dd id="patches">none</dd>' in http.get("/instances/order-3").text
