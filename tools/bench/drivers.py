@@ -55,7 +55,8 @@ FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
 # bounds, each but the first spread over its upper half): 15 s is past that ramp and two 5 s
 # bounds, by when the reads of approvals started together have spread out.
 POLLED_BEFORE_SECONDS = 15.0
-APPROVAL = {"order_id": "bench", "product": "Bench", "quantity": 1, "cost": 1e9}
+# Above the approval threshold, within the budget: it waits for a human.
+APPROVAL = {"order_id": "bench", "product": "Bench", "quantity": 1, "cost": 5000}
 
 
 def _session(base_url: str, connections: int) -> aiohttp.ClientSession:
