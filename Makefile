@@ -8,7 +8,7 @@ RETAIN ?=
 WORKDIR ?=
 
 .PHONY: run test unit integration browser bench lint audit runtime redis postgres chromium deps clean \
-        replay record-histories \
+        bench-day replay record-histories \
         cluster cluster-env cluster-down e2e
 
 deps: $(VENV)/.installed
@@ -69,6 +69,10 @@ browser: runtime redis chromium  ## the pages in Debian's chromium, on the real 
 
 bench: runtime redis postgres  ## figures, not pass/fail: see docs/benchmarks.md
 	$(PY) -m tools.bench
+	$(PY) -m tools.bench.day
+
+bench-day: runtime redis postgres  ## a day of purchases on each store: docs/benchmarks.md
+	$(PY) -m tools.bench.day
 
 replay: deps  ## would this code replay every unfinished instance of SERVICE? (KEY= an API key)
 	$(PY) -m tools.replay $(if $(SERVICE),--service $(SERVICE)) $(if $(KEY),--key $(KEY))
