@@ -7,6 +7,7 @@ from datetime import datetime
 
 from fastapi import Response
 
+from app.api.catalogue import CATALOG
 from app.api.errors import ApiError, not_found
 from app.api.models import Accepted, WorkflowStatus, accepted_headers
 from app.config import Settings
@@ -28,11 +29,13 @@ def status_json(state: InstanceState) -> bytes:
 
 class WithCode:
     """Reads an instance's state with the code it runs (version, patches: code_of), from its
-    history: read again only when the instance has moved since this replica last read it, so
-    an instance polled while it waits costs one history read."""
+    history: only for a workflow with versions or patches, and again only when the instance has
+    moved since this replica last read it (an instance polled while it waits costs one)."""
 
     def __init__(self, client: Sidecar, max_entries: int) -> None:
         self._client, self._max_entries = client, max_entries
+        # Workflows whose instances may run different code; the others' have no history read.
+        self._varies = {name for name, declared in CATALOG.items() if declared.code_varies}
         self._known: OrderedDict[str, tuple[datetime | None, Code]] = OrderedDict()
 
     async def __call__(self, instance_id: str) -> InstanceState | None:
@@ -49,6 +52,8 @@ class WithCode:
         if state is None:
             self._known.pop(instance_id, None)
             return None
+        if state.workflow not in self._varies:
+            return state
         known = self._known.get(instance_id)
         if known is not None and known[0] == state.last_updated_at:
             code = known[1]

@@ -40,6 +40,9 @@ class Declared:
     # runs on the version it started on; one that started before there were versions, on the
     # first.
     versions: tuple[tuple[str, Callable[..., Any]], ...] = ()
+    # The patches its code checks (ctx.is_patched): with none and no versions, every instance
+    # runs the same code, and /status reads no history to say which.
+    patches: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.versions and self.versions[-1][1] is not self.workflow:
@@ -52,6 +55,11 @@ class Declared:
         """The payload model of a declared event. The workflow SDK matches an event's name to
         what a workflow waits for regardless of case, so this does too."""
         return self.events.get(event_name.casefold())
+
+    @property
+    def code_varies(self) -> bool:
+        """Whether its instances may run different code: it has versions or patches."""
+        return bool(self.versions or self.patches)
 
     @property
     def summary(self) -> str:

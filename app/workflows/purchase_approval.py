@@ -205,4 +205,5 @@ DECLARED = Declared(
     },
     events=EVENTS,
     prepare=_threshold,
+    patches=(BUDGET_CHECK,),
 )

@@ -154,7 +154,7 @@ def _store_mb(stack: Stack) -> dict[str, float]:
     data = stack.workdir / "data"
     store = {"sqlite": data, "redis": data / "redis", "postgres": data / "postgres"}[stack.store]
     if stack.store == "sqlite":
-        return {"store": sum(_disk_mb(p) for p in data.glob("state.db*"))}
+        return {"store": round(sum(_disk_mb(p) for p in data.glob("state.db*")), 1)}
     return {"store": _disk_mb(store)}
 
 
