@@ -7,7 +7,7 @@ PORT   ?= 8000
 RETAIN ?=
 WORKDIR ?=
 
-.PHONY: run test unit integration browser bench lint audit runtime redis postgres chromium deps clean \
+.PHONY: run test unit integration browser bench lint audit runtime redis postgres chromium promtool deps clean \
         bench-day replay record-histories \
         cluster cluster-env cluster-down e2e
 
@@ -42,6 +42,9 @@ postgres:  ## the production store, in the tests and `make run STORE=postgres`: 
 	    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "PostgreSQL is needed: sudo apt-get install postgresql"; exit 1; fi; }
 
+promtool: deps  ## the alert rules' checker, unpacked from Debian's prometheus package (no server)
+	@$(PY) -m tools.promtool >/dev/null
+
 run: runtime  ## the service at http://localhost:$(PORT) on a local sidecar (STORE=sqlite|redis|postgres)
 	@if [ "$(STORE)" = redis ] || [ "$(STORE)" = postgres ]; then \
 	  $(MAKE) --no-print-directory $(STORE); fi
@@ -55,7 +58,7 @@ lint: deps
 audit: deps  ## pinned Python dependencies against the package index's known vulnerabilities
 	$(PY) -m tools.audit $(if $(STRICT),--strict)
 
-test: runtime redis postgres chromium lint  ## everything: lint, unit, deploy checks, integration, browser
+test: runtime redis postgres chromium promtool lint  ## everything: lint, unit, deploy checks, integration, browser
 	$(PY) -m pytest
 
 unit: deps

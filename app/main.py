@@ -10,7 +10,7 @@ from typing import Protocol
 
 from fastapi import FastAPI
 
-from app import pages
+from app import metrics, pages
 from app.api import errors, health, instances, lifecycle, listing, rerun, start
 from app.api.admission import Admission
 from app.api.limits import BodySizeLimit
@@ -108,8 +108,10 @@ def create_app(
     app.state.scans = asyncio.Semaphore(listing.MAX_CONCURRENT_SCANS)
     setup_tracing(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.HttpMetrics)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(start.router)
     app.include_router(instances.router)
     app.include_router(lifecycle.router)

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from tools.paths import ROOT
+from tools.paths import ROOT, cache
 
 BINARIES = ("daprd", "placement", "scheduler")
 MODULE = "github.com/dapr/dapr"
@@ -40,8 +40,7 @@ def dapr_version() -> str:
 
 
 def cache_dir(version: str) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "dapr-workflow-service" / "dapr" / version
+    return cache("dapr", version)
 
 
 def _complete(directory: Path) -> bool:

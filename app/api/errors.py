@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app import metrics
 from app.sidecar import (
     InstanceNotFound,
     InvalidToken,
@@ -50,6 +51,8 @@ class ApiError(Exception):
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    if status in (429, 503):
+        metrics.REFUSALS.labels(str(status), code).inc()
     body: dict[str, Any] = {"error": code, "message": message}
     if details is not None:
         body["details"] = details

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ValidationError
 
+from app import metrics
 from app.api.catalogue import CATALOG, EVENT_EXAMPLES
 from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
 from app.api.errors import ApiError, field_errors, invalid_event, not_found
@@ -90,6 +91,8 @@ async def raise_event(
         await client.raise_event(instance_id, event_name, payload)
     finally:
         statuses.forget(instance_id)
+    declared = event_name.casefold() if model is not None else metrics.OTHER
+    metrics.EVENTS.labels(metrics.bounded(state.workflow, CATALOG), declared).inc()
     return accepted(instance_id, f"Event {event_name!r} raised", response, settings)
 
 

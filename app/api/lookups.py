@@ -7,6 +7,7 @@ from datetime import datetime
 
 from fastapi import Response
 
+from app import metrics
 from app.api.catalogue import CATALOG
 from app.api.errors import ApiError, not_found
 from app.api.models import Accepted, WorkflowStatus, accepted_headers
@@ -39,11 +40,13 @@ class WithCode:
         self._known: OrderedDict[str, tuple[datetime | None, Code]] = OrderedDict()
 
     async def __call__(self, instance_id: str) -> InstanceState | None:
+        metrics.STATUS_READS.labels("read").inc()
         return await self._with_code(instance_id, await self._client.get(instance_id))
 
     async def wait(self, instance_id: str, timeout: float) -> InstanceState | None:
         """The sidecar's wait for the end (Sidecar.wait), the end with its code."""
         state = await self._client.wait(instance_id, timeout)
+        metrics.STATUS_READS.labels("wait").inc()
         return None if state is None else await self._with_code(instance_id, state)
 
     async def _with_code(

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import TypeAdapter, ValidationError
 
-from app import runtime
+from app import metrics, runtime
 from app.api.admission import AdmittedDep
+from app.api.catalogue import CATALOG
 from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
 from app.api.errors import ApiError, invalid_event_id, invalid_input
 from app.api.lookups import existing, still_running
@@ -96,6 +97,7 @@ async def _rerun(
         new_id = await client.rerun(instance_id, body.from_event_id, new_id, payload, new_input)
     except InstanceExists:  # a start into that id racing this rerun
         raise taken from None
+    metrics.STARTS.labels(metrics.bounded(source.workflow, CATALOG)).inc()
     response.headers.update(accepted_headers(new_id, settings))
     return Accepted(
         instance_id=new_id,

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ValidationError
 
+from app import metrics
 from app.api.admission import AdmittedDep, RunningInstances
 from app.api.catalogue import CATALOG
 from app.api.deps import ChangerDep, ClientDep, SettingsDep, StatusesDep
@@ -86,6 +87,7 @@ async def _start(
     finally:
         statuses.forget(instance_id)  # a rerun of a finished id: its old status is gone
     statuses.started(instance_id)
+    metrics.STARTS.labels(spec.name).inc()
     response.headers.update(accepted_headers(instance_id, settings))
     base = f"/workflows/{instance_id}"
     return StartResponse(

@@ -8,6 +8,7 @@ on every call and a channel it can close.
 
 import asyncio
 import os
+import time
 from typing import Any
 
 import grpc
@@ -16,6 +17,7 @@ from dapr.proto.common.v1 import common_pb2 as common
 from dapr.proto.runtime.v1 import dapr_pb2_grpc
 from dapr.proto.runtime.v1 import jobs_pb2 as jobs
 
+from app import metrics
 from app.sidecar import convert
 from app.sidecar.convert import InstanceState
 from app.sidecar.errors import InstanceNotFound, StoreBusy, TransientRead, classify
@@ -57,18 +59,22 @@ class WorkflowClient:
         and its answer is lost, the outcome is unknown.
         """
         for attempt in range(TRANSIENT_RETRIES + 1):
+            started = time.perf_counter()
             try:
                 return await getattr(self._stub, method)(
                     request, timeout=self._timeout, metadata=self._metadata
                 )
             except grpc.aio.AioRpcError as error:
                 failure = classify(error, changes)
+                metrics.SIDECAR_ERRORS.labels(method, type(failure).__name__).inc()
                 if (
                     not isinstance(failure, TransientRead | StoreBusy)
                     or attempt == TRANSIENT_RETRIES
                 ):
                     raise failure from None
-                await asyncio.sleep(0.05 * 2**attempt)
+            finally:
+                metrics.SIDECAR_DURATION.labels(method).observe(time.perf_counter() - started)
+            await asyncio.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
 
     async def start(self, workflow: str, payload: Any, instance_id: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf import json_format, wrappers_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from app.sidecar.sdk import pb
+from app.sidecar.sdk import pb, status_name
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
 
@@ -106,9 +106,7 @@ def state(response: Any) -> InstanceState | None:
     return InstanceState(
         instance_id=s.instanceId,
         workflow=s.name,
-        runtime_status=pb.OrchestrationStatus.Name(s.workflowStatus).removeprefix(
-            "ORCHESTRATION_STATUS_"
-        ),
+        runtime_status=status_name(s.workflowStatus),
         created_at=_time(s.createdTimestamp, s.HasField("createdTimestamp")),
         last_updated_at=_time(s.lastUpdatedTimestamp, s.HasField("lastUpdatedTimestamp")),
         input=_json(s.input, s.HasField("input")),

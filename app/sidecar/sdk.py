@@ -16,7 +16,10 @@ from dapr.ext.workflow._durabletask.internal import helpers
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
 from dapr.ext.workflow._durabletask.internal import protos as pb
 
+from app import metrics
+
 __all__ = [
+    "CountingExecutor",
     "LifecycleSafeExecutor",
     "helpers",
     "install",
@@ -25,6 +28,7 @@ __all__ = [
     "registers",
     "registry_of",
     "replay",
+    "status_name",
     "stubs",
     "worker",
 ]
@@ -74,9 +78,36 @@ class LifecycleSafeExecutor(worker._OrchestrationExecutor):
         super().process_event(ctx, event)
 
 
+def status_name(status: int) -> str:
+    """A runtime status as the API names it: COMPLETED, not ORCHESTRATION_STATUS_COMPLETED."""
+    return str(pb.OrchestrationStatus.Name(status)).removeprefix("ORCHESTRATION_STATUS_")
+
+
+class CountingExecutor(LifecycleSafeExecutor):
+    """The worker's executor: each end of an instance it executes is counted, by workflow and
+    final status (workflow_ends_total; a continue-as-new starts the next generation, no end)."""
+
+    def execute(
+        self, instance_id: str, old_events: Any, new_events: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        results = super().execute(instance_id, old_events, new_events, *args, **kwargs)
+        for action in results.actions:
+            if action.WhichOneof("workflowActionType") != "completeWorkflow":
+                continue
+            status = action.completeWorkflow.workflowStatus
+            if status != pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW:
+                events = (*old_events, *new_events)
+                name = next(
+                    (e.executionStarted.name for e in events if e.HasField("executionStarted")),
+                    metrics.OTHER,
+                )
+                metrics.ENDS.labels(name, status_name(status)).inc()
+        return results
+
+
 def install() -> None:
-    """Make the SDK's worker run every orchestration with LifecycleSafeExecutor."""
-    worker._OrchestrationExecutor = LifecycleSafeExecutor  # type: ignore[misc]
+    """Make the SDK's worker run every orchestration with CountingExecutor."""
+    worker._OrchestrationExecutor = CountingExecutor  # type: ignore[misc]
 
 
 def registry_of(runtime: wf.WorkflowRuntime) -> Any:

@@ -15,7 +15,7 @@ def test_keys_protect_mutations_but_not_reads_health_or_docs(fake: FakeClient) -
             http.post("/start-workflow", json=CHAIN, headers={"X-API-Key": "s3cret"}).status_code
             == 202
         )
-        for path in ("/healthz", "/readyz", "/docs", "/openapi.json"):
+        for path in ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):
             assert http.get(path).status_code == 200
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import dapr.ext.workflow as wf
 import pytest
 from dapr.ext.workflow._durabletask.internal import helpers
+from prometheus_client import REGISTRY
 
 from app.sidecar import sdk
 from app.sidecar.sdk import LifecycleSafeExecutor, pb
@@ -150,3 +151,29 @@ def test_an_instance_from_before_its_workflow_had_versions_runs_on_the_first() -
     on_v2 = [helpers.new_workflow_started_event(), started[1]]
     on_v2[0].workflowStarted.version.name = "v2"
     assert _versioned_results(on_v2, turn) == ("v2", '"two"')  # the version it started on
+
+
+def test_the_workers_executor_counts_each_end_by_workflow_and_status() -> None:
+    """workflow_ends_total: an execution that ends the instance counts once; one that leaves it
+    waiting counts nothing; make replay's executor counts nothing."""
+
+    def ends(status: str) -> float:
+        labels = {"workflow": "waiter", "status": status}
+        return REGISTRY.get_sample_value("workflow_ends_total", labels) or 0.0
+
+    registry = sdk.worker._Registry()  # type: ignore[no-untyped-call]
+    registry.add_named_orchestrator("waiter", _waiter)
+    executor = sdk.CountingExecutor(registry, logging.getLogger("test"))
+    completed, terminated = ends("COMPLETED"), ends("TERMINATED")
+    executor.execute("i", [], _started())
+    assert ends("COMPLETED") == completed
+    executor.execute("i", _started(), [helpers.new_event_raised_event("go", '"done"')])
+    assert ends("COMPLETED") == completed + 1
+    executor.execute("j", _started(), [helpers.new_terminated_event()])
+    assert ends("TERMINATED") == terminated + 1
+    LifecycleSafeExecutor(registry, logging.getLogger("test")).execute(
+        "k", _started(), [helpers.new_event_raised_event("go", '"done"')]
+    )
+    assert ends("COMPLETED") == completed + 1
+    sdk.install()
+    assert sdk.worker._OrchestrationExecutor is sdk.CountingExecutor

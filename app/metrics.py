@@ -1,0 +1,122 @@
+"""The app's metrics at /metrics, in Prometheus' text format (the official client).
+
+Labels are bounded sets: route templates, methods and codes; workflow, event and operation names
+the service declares (anything else is "other"); error codes. Never an instance id or free text.
+Counters are per process: Prometheus sums them across replicas and restarts (`rate`, `increase`).
+"""
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+# no `_created` series beside each counter: half the lines to scrape
+disable_created_metrics()  # type: ignore[no-untyped-call]
+OTHER = "other"
+METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests answered", ["method", "route", "code"]
+)
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"]
+)
+STARTS = Counter(
+    "workflow_starts_total", "Instances started through this replica's API", ["workflow"]
+)
+ENDS = Counter(
+    "workflow_ends_total",
+    "Instances this replica's worker ended, by final status (a continue-as-new is no end)",
+    ["workflow", "status"],
+)
+EVENTS = Counter(
+    "workflow_events_raised_total", "Events raised through the API", ["workflow", "event"]
+)
+REFUSALS = Counter(
+    "workflow_refusals_total",
+    "Requests refused with 429 or 503 (nothing was done), by the error code answered",
+    ["code", "reason"],
+)
+SIDECAR_DURATION = Histogram(
+    "workflow_sidecar_call_duration_seconds",
+    "Time the sidecar took to answer a call of the workflow API, retries apart",
+    ["operation"],
+)
+SIDECAR_ERRORS = Counter(
+    "workflow_sidecar_call_errors_total",
+    "Calls to the sidecar's workflow API that failed, by how the service read the failure",
+    ["operation", "error"],
+)
+STATUS_READS = Counter(
+    "workflow_status_reads_total",
+    "Instance states the status cache took from the sidecar: a read, or an end a completion watch "
+    "saw (a status answered from the cache costs none)",
+    ["kind"],
+)
+READY = Gauge(
+    "workflow_ready", "1 when the part a request needs answers now (as /readyz)", ["part"]
+)
+PENDING_WORK = Gauge(
+    "workflow_worker_pending_work_items",
+    "Workflow steps and activities this replica's worker holds, running or queued",
+)
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", response_class=Response, include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Every series, with readiness from a probe at most a second old (shared with /readyz)."""
+    state = request.app.state
+    for part, ok in (await state.readiness.check()).items():
+        READY.labels(part).set(int(ok))
+    PENDING_WORK.set(state.admission.backlog.pending())
+    # the text format every Prometheus reads (the series' names need nothing newer)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def bounded(name: str, known: Any) -> str:
+    """A name as a label: itself when the service declares it, else "other"."""
+    return name if name in known else OTHER
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class HttpMetrics:
+    """Counts and times each HTTP request by its route's template, once the router has matched
+    it ("other" for no route: a 404, a static file)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, code = time.perf_counter(), 500
+
+        async def sending(message: MutableMapping[str, Any]) -> None:
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", OTHER)
+            method = bounded(scope["method"], METHODS)
+            HTTP_REQUESTS.labels(method, route, str(code)).inc()
+            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
