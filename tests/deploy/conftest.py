@@ -20,9 +20,22 @@ def documents(*paths: str) -> list[dict[str, Any]]:
 
 
 def kustomized(directory: str) -> list[dict[str, Any]]:
-    """The documents a kustomization lists (plain resources only; no patches are used)."""
-    listed = yaml.safe_load((ROOT / directory / "kustomization.yaml").read_text())["resources"]
-    return documents(*(f"{directory}/{name}" for name in listed))
+    """The documents a kustomization lists, and the ConfigMaps it makes of files (no patches,
+    no name suffixes are used)."""
+    kustomization = yaml.safe_load((ROOT / directory / "kustomization.yaml").read_text())
+    made = [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": generator["name"]},
+            "data": {
+                path.rsplit("/", 1)[-1]: (ROOT / directory / path).read_text()
+                for path in generator["files"]
+            },
+        }
+        for generator in kustomization.get("configMapGenerator", [])
+    ]
+    return documents(*(f"{directory}/{name}" for name in kustomization["resources"])) + made
 
 
 def find(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:

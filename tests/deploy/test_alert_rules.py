@@ -42,6 +42,10 @@ def test_the_rules_are_valid() -> None:
     promtool_says("check", "rules", "alerts.yaml")
 
 
+def test_the_configuration_is_valid_and_loads_the_rules() -> None:
+    promtool_says("check", "config", "prometheus.yml")
+
+
 def test_each_rule_fires_when_it_should_and_only_then() -> None:
     promtool_says("test", "rules", "alerts.test.yaml")
 

@@ -20,7 +20,7 @@ from tools.paths import ROOT
 
 def test_manifests_pass_strict_kubernetes_validation(manifests: list[dict[str, Any]]) -> None:
     assert {d["kind"] for d in manifests} == {
-        "Deployment", "Service", "NetworkPolicy", "PersistentVolumeClaim"
+        "Deployment", "Service", "NetworkPolicy", "PersistentVolumeClaim", "ConfigMap"
     }
     for doc in manifests:
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)

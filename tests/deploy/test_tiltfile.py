@@ -121,10 +121,12 @@ def test_helm_sh_tells_an_installed_daprs_version_by_its_sidecar_image(
 
 def test_resources_start_in_dependency_order(tilt: TiltCalls) -> None:
     resources = tilt.resources()
-    assert set(resources) >= {"dapr", "redis", "jaeger", "components", APP_ID}
+    assert set(resources) >= {"dapr", "redis", "jaeger", "prometheus", "components", APP_ID}
     assert resources["redis"]["resource_deps"] == ["dapr"]
     assert resources["redis"]["objects"] == ["redis-data:persistentvolumeclaim"]
     assert resources["jaeger"]["resource_deps"] == ["dapr"]
+    assert resources["prometheus"]["resource_deps"] == ["dapr"]
+    assert resources["prometheus"]["objects"] == ["prometheus:configmap"]
     assert set(resources["components"]["resource_deps"]) == {"dapr", "redis", "jaeger"}
     assert resources[APP_ID]["resource_deps"] == ["components"]
     assert all(r.get("labels") for r in resources.values())
@@ -135,10 +137,12 @@ def test_components_resource_holds_the_dapr_objects(tilt: TiltCalls) -> None:
     assert set(objects) == {"statestore:component", "daprconfig:configuration"}
 
 
-def test_stable_localhost_urls_for_swagger_and_jaeger(tilt: TiltCalls) -> None:
+def test_stable_localhost_urls_for_swagger_jaeger_and_prometheus(tilt: TiltCalls) -> None:
     resources = tilt.resources()
     [app] = resources[APP_ID]["port_forwards"]
     [jaeger] = resources["jaeger"]["port_forwards"]
+    [prometheus] = resources["prometheus"]["port_forwards"]
+    assert (prometheus["local"], prometheus["remote"]) == (9090, 9090)
     # Not 8000: `make run` listens there, and a forward that cannot bind fails quietly.
     assert (app["local"], app["remote"], app["link_path"]) == (8080, 8000, "/docs")
     assert (jaeger["local"], jaeger["remote"]) == (16686, 16686)

@@ -23,6 +23,7 @@ from tools.paths import ROOT
 
 APP_URL = "http://localhost:8080"  # the Tiltfile's forward of the service
 JAEGER_URL = "http://localhost:16686"  # the Tiltfile's forward of Jaeger's UI and query API
+PROMETHEUS_URL = "http://localhost:9090"  # the Tiltfile's forward of Prometheus
 TIMINGS: list[tuple[str, float]] = []
 NOTES: list[str] = []
 LOGS = ROOT / ".run" / "e2e"
@@ -106,7 +107,7 @@ class Tilt:
         self._tilt("ci", "--port", str(self.port), "--timeout", "15m", timeout=1000)
 
     def start_up(self) -> None:
-        for url in (APP_URL, JAEGER_URL):
+        for url in (APP_URL, JAEGER_URL, PROMETHEUS_URL):
             port = int(url.rsplit(":", 1)[1])
             with socket.socket() as sock:
                 # A forward whose port is taken only logs an error; the checks would then talk
@@ -120,6 +121,8 @@ class Tilt:
                    log=self.up_log)
         wait_until("Tilt's forward to Jaeger", lambda: _ready(JAEGER_URL, "/"), 120,
                    log=self.up_log)
+        wait_until("Tilt's forward to Prometheus", lambda: _ready(PROMETHEUS_URL, "/-/ready"),
+                   120, log=self.up_log)
 
     def stop_up(self) -> None:
         if self.up and self.up.poll() is None:

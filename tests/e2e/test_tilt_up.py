@@ -30,6 +30,7 @@ from tests.e2e.calls import (
 from tests.e2e.conftest import (
     APP_URL,
     JAEGER_URL,
+    PROMETHEUS_URL,
     TIMINGS,
     Tilt,
     kubectl,
@@ -230,6 +231,42 @@ def test_jaeger_holds_one_workflow_trace_with_app_and_sidecar_spans(api: httpx.C
             by_service[name] = by_service.get(name, 0) + 1
         note(f"trace {found['traceID']} of {instance}: spans by service {by_service}")
         assert by_service["workflow-service-app"] >= 1 and by_service["workflow-service"] >= 2
+
+
+def test_prometheus_holds_the_apps_and_daprds_series_of_a_workflow(api: httpx.Client) -> None:
+    with timed("check: Prometheus scrapes the app and its sidecar"):
+        instance = uid("scraped")
+        start(api, "task_chaining", task(instance), instance)
+        finished(api, instance)
+        wanted = {
+            "the app's starts": 'workflow_starts_total{job="workflow-service",'
+                                'workflow="task_chaining"}',
+            "the app's ends": 'workflow_ends_total{job="workflow-service",'
+                              'workflow="task_chaining",status="COMPLETED"}',
+            "daprd's workflow series": '{job="daprd",'
+                                           '__name__=~"dapr_runtime_workflow_.+"}',
+        }
+        last: dict[str, Any] = {}
+
+        def found() -> bool:
+            for what, query in wanted.items():
+                try:
+                    last[what] = httpx.get(f"{PROMETHEUS_URL}/api/v1/query", timeout=10,
+                                           params={"query": query}).json()["data"]["result"]
+                except (httpx.HTTPError, KeyError, ValueError) as error:
+                    last[what] = repr(error)
+            return all(isinstance(r, list) and r for r in last.values())
+
+        try:
+            wait_until("the app's and daprd's series in Prometheus", found, 90, interval=3)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; last answers: {last}") from None
+        alerts = httpx.get(f"{PROMETHEUS_URL}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        rules = sum(len(group["rules"]) for group in alerts)
+        names = sorted({s["metric"]["__name__"] for r in last.values() for s in r})
+        note(f"Prometheus (stand-in: Debian's prometheus) holds {', '.join(names)}; "
+             f"{rules} alert rules loaded")
+        assert rules >= 7
 
 
 def _described(trace: dict[str, Any]) -> str:

@@ -4,8 +4,9 @@ They carry the names the Dockerfile, k8s/ and the Dapr chart use, and say what t
 label. The Python base is a Debian bookworm root filesystem (Debian's python3 is 3.11) standing
 in for python:3.11-slim-bookworm; Redis is Debian's redis-server and PostgreSQL Debian's server
 (with an entrypoint of its own, postgres-entrypoint.sh) standing in for the official images;
-Jaeger, Dapr and CoreDNS are this machine's builds of the pinned sources; pause is compiled from
-Kubernetes' C source.
+Prometheus is Debian's prometheus (its build has no Kubernetes discovery: k8s/prometheus/
+finds the pods by DNS); Jaeger, Dapr and CoreDNS are this machine's builds of the pinned
+sources; pause is compiled from Kubernetes' C source.
 """
 
 from __future__ import annotations
@@ -149,6 +150,8 @@ def ensure(log: Path) -> list[str]:
     jaeger_bin = build.tool("jaeger").directory / "jaeger"
     said = []
     postgres, postgres_tree = _postgres(log)
+    prometheus_tree = rootfs("prometheus", ("prometheus",), log)
+    prometheus = package_version(prometheus_tree, "prometheus")
     plan: list[tuple[StandIn, str]] = [
         (StandIn(python_base(), "Debian bookworm with Debian's python3 (3.11), this machine's "
                  "CA bundle for pip", ["ENV LANG=C.UTF-8",
@@ -161,6 +164,9 @@ def ensure(log: Path) -> list[str]:
                  f"Jaeger built here from {build.version('github.com/jaegertracing/jaeger')}",
                  ["ENV JAEGER_LISTEN_HOST=0.0.0.0", "USER 10001",
                   'ENTRYPOINT ["/cmd/jaeger/jaeger-linux"]']), "jaeger"),
+        (StandIn(manifest_image("prom/prometheus"), f"Debian's prometheus {prometheus}",
+                 ["USER 65534", "WORKDIR /prometheus", 'ENTRYPOINT ["/usr/bin/prometheus"]']),
+         "prometheus"),
         (StandIn(SANDBOX_IMAGE.removeprefix(f"{REGISTRY_NAME}/"), "pause built here from C",
                  ["USER 65535", 'ENTRYPOINT ["/pause"]']), "pause"),
     ] + [
@@ -186,6 +192,8 @@ def ensure(log: Path) -> list[str]:
             (tree / "data").mkdir(exist_ok=True)
         elif kind == "postgres":
             tree = postgres_tree
+        elif kind == "prometheus":
+            tree = prometheus_tree
         elif kind == "jaeger":
             tree = _binaries_tree({"cmd/jaeger/jaeger-linux": jaeger_bin}, ROOTFS / "jaeger")
         elif kind == "pause":
