@@ -5,6 +5,7 @@ the service declares (anything else is "other"); error codes. Never an instance 
 Counters are per process: Prometheus sums them across replicas and restarts (`rate`, `increase`).
 """
 
+import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -69,6 +70,55 @@ PENDING_WORK = Gauge(
     "workflow_worker_pending_work_items",
     "Workflow steps and activities this replica's worker holds, running or queued",
 )
+
+
+class LastHour:
+    """What this process counted in each of the last `minutes` minutes, by key: the dashboard's
+    charts. Thread-safe (the worker counts ends from its own threads); minutes past are dropped."""
+
+    def __init__(self, minutes: int = 60, clock: Callable[[], float] = time.time) -> None:
+        self.minutes, self._clock = minutes, clock
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, ...], dict[int, int]] = {}
+
+    def add(self, *key: str) -> None:
+        now = int(self._clock() // 60)
+        with self._lock:
+            counts = self._counts.setdefault(key, {})
+            counts[now] = counts.get(now, 0) + 1
+            for minute in [m for m in counts if m <= now - self.minutes]:
+                del counts[minute]
+
+    def series(self, *key: str) -> list[int]:
+        """The key's counts, minute by minute, the oldest first and this minute last."""
+        now = int(self._clock() // 60)
+        with self._lock:
+            counts = dict(self._counts.get(key, {}))
+        return [counts.get(minute, 0) for minute in range(now - self.minutes + 1, now + 1)]
+
+    def keys(self, kind: str) -> list[tuple[str, ...]]:
+        """The keys of one kind ("started", "ended", "refused") counted in the last hour."""
+        with self._lock:
+            return sorted(k[1:] for k in self._counts if k[0] == kind)
+
+
+LAST_HOUR = LastHour()
+
+
+def started(workflow: str) -> None:
+    STARTS.labels(workflow).inc()
+    LAST_HOUR.add("started", workflow)
+
+
+def ended(workflow: str, status: str) -> None:
+    ENDS.labels(workflow, status).inc()
+    LAST_HOUR.add("ended", workflow, status)
+
+
+def refused(code: int, reason: str) -> None:
+    REFUSALS.labels(str(code), reason).inc()
+    LAST_HOUR.add("refused", reason)
+
 
 router = APIRouter(tags=["health"])
 

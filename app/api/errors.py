@@ -52,7 +52,7 @@ def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     if status in (429, 503):
-        metrics.REFUSALS.labels(str(status), code).inc()
+        metrics.refused(status, code)
     body: dict[str, Any] = {"error": code, "message": message}
     if details is not None:
         body["details"] = details

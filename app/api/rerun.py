@@ -97,7 +97,7 @@ async def _rerun(
         new_id = await client.rerun(instance_id, body.from_event_id, new_id, payload, new_input)
     except InstanceExists:  # a start into that id racing this rerun
         raise taken from None
-    metrics.STARTS.labels(metrics.bounded(source.workflow, CATALOG)).inc()
+    metrics.started(metrics.bounded(source.workflow, CATALOG))
     response.headers.update(accepted_headers(new_id, settings))
     return Accepted(
         instance_id=new_id,

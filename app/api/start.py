@@ -87,7 +87,7 @@ async def _start(
     finally:
         statuses.forget(instance_id)  # a rerun of a finished id: its old status is gone
     statuses.started(instance_id)
-    metrics.STARTS.labels(spec.name).inc()
+    metrics.started(spec.name)
     response.headers.update(accepted_headers(instance_id, settings))
     base = f"/workflows/{instance_id}"
     return StartResponse(

@@ -21,7 +21,7 @@ from app.api.deps import ClientDep, StatusesDep
 from app.api.errors import ApiError, not_found
 from app.api.models import INSTANCE_ID_PATTERN, KNOWN_EVENTS, RUNTIME_STATUSES, WorkflowStatus
 from app.api.rerun import RERUNNABLE
-from app.pages import timeline
+from app.pages import charts, timeline
 from app.pages.docs import service_origin, with_origin
 from app.pages.event_forms import event_forms
 from app.sidecar import TERMINAL, SidecarUnavailable
@@ -148,6 +148,7 @@ def build_router(templates: Jinja2Templates) -> APIRouter:
             truncated=more is not None,
             scan_limit=SCAN_LIMIT,
             workflows=list(CATALOG),
+            last_hour=charts.last_hour(list(CATALOG)),
         )
 
     async def _instance(instance_id: str, client: ClientDep, statuses: StatusesDep) -> Any:

@@ -101,7 +101,7 @@ class CountingExecutor(LifecycleSafeExecutor):
                     (e.executionStarted.name for e in events if e.HasField("executionStarted")),
                     metrics.OTHER,
                 )
-                metrics.ENDS.labels(name, status_name(status)).inc()
+                metrics.ended(name, status_name(status))
         return results
 
 
