@@ -98,8 +98,13 @@ class LastHour:
 
     def keys(self, kind: str) -> list[tuple[str, ...]]:
         """The keys of one kind ("started", "ended", "refused") counted in the last hour."""
+        since = int(self._clock() // 60) - self.minutes
         with self._lock:
-            return sorted(k[1:] for k in self._counts if k[0] == kind)
+            return sorted(
+                key[1:]
+                for key, counts in self._counts.items()
+                if key[0] == kind and any(minute > since for minute in counts)
+            )
 
 
 LAST_HOUR = LastHour()

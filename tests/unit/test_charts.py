@@ -30,6 +30,8 @@ def test_counts_are_kept_a_minute_apart_for_an_hour_then_dropped() -> None:
     hour.add("refused", "worker_busy")
     assert sum(hour.series("started", "hybrid")) == 0
     assert hour.keys("refused") == [("worker_busy",)]
+    clock.now += 60 * 60
+    assert hour.keys("refused") == []  # a reason not seen for an hour is no longer drawn
 
 
 def test_the_busiest_minute_is_full_height_and_a_quiet_one_has_no_bar() -> None:
