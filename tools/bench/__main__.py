@@ -20,6 +20,7 @@ from tools.bench.drivers import DRIVERS
 from tools.bench.environment import environment
 from tools.bench.measure import Result
 from tools.bench.scenarios import IN_GOALS, SCENARIOS, Scenario, selected
+from tools.bench.scrape import scrape_cost, scrape_line
 from tools.bench.stores import COMPARED, STORED, Listing, listing_table, seed_and_list, side_by_side
 from tools.paths import ROOT
 from tools.stack import STORES, Stack
@@ -91,6 +92,7 @@ def main() -> int:
     rounds: dict[str, list[list[Result]]] = {}
     seeds: dict[str, Result] = {}
     listings: list[Listing] = []
+    scrapes: dict[str, dict[str, object]] = {}
     for store in stores:
         workdir = ROOT / ".run" / f"bench-{store}"
         shutil.rmtree(workdir, ignore_errors=True)  # every run starts from an empty store
@@ -106,6 +108,10 @@ def main() -> int:
                 for n in range(2, args.rounds + 1):
                     log.info("== %s, round %d of the scenarios the goals compare", store, n)
                     rounds[store].append(asyncio.run(run(stack, again)))
+            loaded = [r for r in by_store[store] if r.name == "HTTP long poll"]
+            if loaded:
+                scrapes[store] = scrape_cost(stack, loaded[0])
+                log.info("%s", scrape_line(scrapes[store]))
             seeds[store], listed = asyncio.run(seed_and_list(stack, args.stored))
             listings.append(listed)
             log.info("%s", listed)
@@ -118,6 +124,7 @@ def main() -> int:
         "by_store": {s: [r.summary() for r in rs] for s, rs in by_store.items()},
         "listing": [item.summary() for item in listings],
         "seeding": {s: r.summary() for s, r in seeds.items()},
+        "scrape": scrapes,
     }
     goals = report.ratios(compared)
     out = report.write(machine, reference, goals, extra)
@@ -125,7 +132,8 @@ def main() -> int:
         f"\n{json.dumps(machine)}\n\n{report.table(reference)}\n\n"
         f"{report.ratio_table(goals)}\n\n"
         f"{side_by_side(by_store)}\n\n{listing_table(listings, seeds)}\n\n"
-        f"figures written to {out.relative_to(ROOT)}\n"
+        + "".join(f"{store}: {scrape_line(cost)}\n" for store, cost in scrapes.items())
+        + f"\nfigures written to {out.relative_to(ROOT)}\n"
     )
     return 0
 
