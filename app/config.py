@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         description="Work items (workflow steps, activities) this replica's worker may hold, "
         "running or queued, before a start is refused; 0: no bound",
     )
+    census_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="Seconds between two censuses of the store's unfinished instances for "
+        "/metrics (each reads every instance's state once, without payloads); 0: none",
+    )
     max_starts_per_second: float = Field(
         20.0, ge=0, description="Starts a second per API key owner or client address; 0: no limit"
     )

@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from app import metrics, pages
 from app.api import errors, health, instances, lifecycle, listing, rerun, start
 from app.api.admission import Admission
+from app.api.catalogue import CATALOG
+from app.api.census import Census
 from app.api.limits import BodySizeLimit
 from app.api.lookups import status_cache
 from app.config import Settings
@@ -81,13 +83,17 @@ def create_app(
         app.state.readiness = Readiness(client, runtime)
         # admission's rechecks go through the status cache: a recently polled end costs no call
         lookup = StateLookup(app.state.statuses)
-        counting = asyncio.create_task(app.state.admission.running.keep_counting(lookup))
+        background = [asyncio.create_task(app.state.admission.running.keep_counting(lookup))]
+        if settings.census_seconds:
+            census = Census(client, app.state.scans, CATALOG)
+            background.append(asyncio.create_task(census.run_forever(settings.census_seconds)))
         try:
             yield
         finally:
-            counting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await counting
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await client.close()
             await _stop_runtime(runtime, starting)
 

@@ -70,6 +70,32 @@ PENDING_WORK = Gauge(
     "workflow_worker_pending_work_items",
     "Workflow steps and activities this replica's worker holds, running or queued",
 )
+UNFINISHED = Gauge(
+    "workflow_instances_unfinished",
+    "Unfinished instances in the store at the last census, by workflow and runtime status",
+    ["workflow", "status"],
+)
+OLDEST_UNCHANGED = Gauge(
+    "workflow_oldest_unchanged_timestamp_seconds",
+    "When the unfinished instance longest without a change last changed, at the last census",
+    ["workflow"],
+)
+CENSUS_TAKEN = Gauge("workflow_census_timestamp_seconds", "When the last census ended")
+CENSUS_DURATION = Gauge("workflow_census_duration_seconds", "How long the last census took")
+
+
+def census(
+    unfinished: dict[tuple[str, str], int], oldest: dict[str, float], seconds: float
+) -> None:
+    """A census's figures, replacing the last one's (label sets no longer seen go)."""
+    UNFINISHED.clear()
+    for (workflow, status), count in unfinished.items():
+        UNFINISHED.labels(workflow, status).set(count)
+    OLDEST_UNCHANGED.clear()
+    for workflow, changed in oldest.items():
+        OLDEST_UNCHANGED.labels(workflow).set(changed)
+    CENSUS_TAKEN.set_to_current_time()
+    CENSUS_DURATION.set(seconds)
 
 
 class LastHour:

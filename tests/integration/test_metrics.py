@@ -1,10 +1,15 @@
 """/metrics on the real stack: the README's approval, started, approved and ended, counted in
-the series of the replicas that served it (its end by whichever worker ran it)."""
+the series of the replicas that served it (its end by whichever worker ran it); a waiting one
+found by the census of unfinished instances."""
+
+import time
+from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.polling import start, wait_for, wait_until
+from tests.integration.stacks import running_stack
 from tools.stack import Stack
 
 SERIES = (
@@ -55,3 +60,31 @@ def test_an_approval_is_counted_at_its_start_event_and_end(stack: Stack, api: ht
     # an earlier test's instance may end meanwhile on the shared stack: ends grow by 1 at least
     assert grew["workflow_starts_total"] == grew["workflow_events_raised_total"] == 1.0, grew
     assert grew["workflow_ends_total"] >= 1.0, grew
+
+
+def test_the_census_counts_a_waiting_approval_and_dates_its_wait(tmp_path: Path) -> None:
+    census = {"APP_CENSUS_SECONDS": "1"}
+    with running_stack(tmp_path, app_env=census) as stack:
+        api = httpx.Client(base_url=stack.replicas[0].url, timeout=30)
+        order = {"order_id": "census-1", "product": "Desk", "quantity": 1, "cost": 5000}
+        start(api, "purchase_approval", order, instance_id="census-1")
+        waiting = wait_until(
+            lambda: api.get("/status/census-1").json().get("custom_status"),
+            what="the approval is waiting",
+        )
+        assert waiting
+
+        def counted() -> dict[str, float]:
+            found = {}
+            text = api.get("/metrics").text
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.labels.get("workflow") == "purchase_approval":
+                        found[sample.name] = sample.value
+            return found if "workflow_instances_unfinished" in found else {}
+
+        series = wait_until(counted, timeout=30, what="the census's series")
+        assert series["workflow_instances_unfinished"] == 1.0
+        oldest = series["workflow_oldest_unchanged_timestamp_seconds"]
+        assert time.time() - 60 < oldest <= time.time()
+        api.close()
