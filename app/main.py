@@ -1,7 +1,6 @@
 """The FastAPI app: the lifespan owns the WorkflowRuntime and the one shared workflow client."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -92,8 +91,7 @@ def create_app(
         finally:
             for task in background:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.gather(*background, return_exceptions=True)
             await client.close()
             await _stop_runtime(runtime, starting)
 
@@ -116,13 +114,10 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.HttpMetrics)
     errors.install(app)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    app.include_router(start.router)
-    app.include_router(instances.router)
-    app.include_router(lifecycle.router)
-    app.include_router(listing.router)
-    app.include_router(rerun.router)
+    api = (health, metrics, start, instances, lifecycle, listing, rerun)
+    for module in api:
+        app.include_router(module.router)
+    metrics.zeros([route for module in api for route in module.router.routes], CATALOG)
     pages.install(app, settings)
     return app
 

@@ -5,6 +5,7 @@ the service declares (anything else is "other"); error codes. Never an instance 
 Counters are per process: Prometheus sums them across replicas and restarts (`rate`, `increase`).
 """
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -82,6 +83,17 @@ OLDEST_UNCHANGED = Gauge(
 )
 CENSUS_TAKEN = Gauge("workflow_census_timestamp_seconds", "When the last census ended")
 CENSUS_DURATION = Gauge("workflow_census_duration_seconds", "How long the last census took")
+
+
+def zeros(routes: Any, workflows: Any) -> None:
+    """The series an alert watches grow from 0: `increase()` needs a sample before the first
+    count, so a 500 on each API route and each workflow's ends exist at 0 from the start."""
+    for route in routes:
+        for method in getattr(route, "methods", None) or ():
+            HTTP_REQUESTS.labels(bounded(method, METHODS), route.path, "500")
+    for workflow in workflows:
+        for status in ("COMPLETED", "FAILED", "TERMINATED"):
+            ENDS.labels(workflow, status)
 
 
 def census(
@@ -176,8 +188,9 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class HttpMetrics:
-    """Counts and times each HTTP request by its route's template, once the router has matched
-    it ("other" for no route: a 404, a static file)."""
+    """Counts and times each HTTP request by its route's template once the router has matched it
+    (a mount's path for static files, "other" for no route); a request dropped before its answer
+    (the client gone, a shutdown) is not counted."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
         self.app = app
@@ -196,8 +209,16 @@ class HttpMetrics:
 
         try:
             await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path", OTHER)
-            method = bounded(scope["method"], METHODS)
-            HTTP_REQUESTS.labels(method, route, str(code)).inc()
-            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            self._count(scope, started, 500)
+            raise
+        self._count(scope, started, code)
+
+    @staticmethod
+    def _count(scope: Scope, started: float, code: int) -> None:
+        route = getattr(scope.get("route"), "path", OTHER)
+        method = bounded(scope["method"], METHODS)
+        HTTP_REQUESTS.labels(method, route, str(code)).inc()
+        HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)

@@ -45,7 +45,8 @@ class Census:
                     continue
                 workflow = metrics.bounded(state.workflow, self._workflows)
                 unfinished[workflow, state.runtime_status] += 1
-                if state.last_updated_at is not None:
+                # a paused instance waits for a person by design: no stuck one
+                if state.last_updated_at is not None and state.runtime_status != "SUSPENDED":
                     changed = state.last_updated_at.timestamp()
                     oldest[workflow] = min(oldest.get(workflow, changed), changed)
             if token is None:
@@ -60,4 +61,6 @@ class Census:
                 await self.take()
             except (SidecarUnavailable, SidecarRejected, OutcomeUnknown) as error:
                 log.warning("census of unfinished instances not taken: %s", error)
+            except Exception:
+                log.exception("census of unfinished instances not taken")
             await asyncio.sleep(every)

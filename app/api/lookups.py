@@ -40,14 +40,17 @@ class WithCode:
         self._known: OrderedDict[str, tuple[datetime | None, Code]] = OrderedDict()
 
     async def __call__(self, instance_id: str) -> InstanceState | None:
+        state = await self._client.get(instance_id)
         metrics.STATUS_READS.labels("read").inc()
-        return await self._with_code(instance_id, await self._client.get(instance_id))
+        return await self._with_code(instance_id, state)
 
     async def wait(self, instance_id: str, timeout: float) -> InstanceState | None:
         """The sidecar's wait for the end (Sidecar.wait), the end with its code."""
         state = await self._client.wait(instance_id, timeout)
+        if state is None:
+            return None
         metrics.STATUS_READS.labels("wait").inc()
-        return None if state is None else await self._with_code(instance_id, state)
+        return await self._with_code(instance_id, state)
 
     async def _with_code(
         self, instance_id: str, state: InstanceState | None

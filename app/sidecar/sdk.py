@@ -8,7 +8,9 @@ An SDK upgrade that moves one fails tests/unit/test_sdk.py, naming what moved.
 """
 
 import logging
-from typing import Any
+import threading
+from collections import OrderedDict
+from typing import Any, ClassVar
 
 import dapr.ext.workflow as wf
 from dapr.ext.workflow._durabletask import worker
@@ -84,24 +86,39 @@ def status_name(status: int) -> str:
 
 
 class CountingExecutor(LifecycleSafeExecutor):
-    """The worker's executor: each end of an instance it executes is counted, by workflow and
-    final status (workflow_ends_total; a continue-as-new starts the next generation, no end)."""
+    """The worker's executor: each end of a top-level instance it executes is counted, by
+    workflow and final status (workflow_ends_total). A continue-as-new starts the next
+    generation (no end); a child workflow's end is its parent's business (a fan-out's parts).
+    An end whose completion the sidecar did not take is executed again: the ends of the last
+    COUNTED_KEPT executions are remembered, so it is counted once (at least once beyond that)."""
+
+    COUNTED_KEPT = 4096
+    # class-wide: the SDK makes an executor for each work item, on any of its threads
+    _counted: ClassVar[OrderedDict[tuple[str, str], None]] = OrderedDict()
+    _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def execute(
         self, instance_id: str, old_events: Any, new_events: Any, *args: Any, **kwargs: Any
     ) -> Any:
         results = super().execute(instance_id, old_events, new_events, *args, **kwargs)
-        for action in results.actions:
-            if action.WhichOneof("workflowActionType") != "completeWorkflow":
-                continue
-            status = action.completeWorkflow.workflowStatus
-            if status != pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW:
-                events = (*old_events, *new_events)
-                name = next(
-                    (e.executionStarted.name for e in events if e.HasField("executionStarted")),
-                    metrics.OTHER,
-                )
-                metrics.ended(name, status_name(status))
+        ends = [
+            a.completeWorkflow.workflowStatus
+            for a in results.actions
+            if a.WhichOneof("workflowActionType") == "completeWorkflow"
+            and a.completeWorkflow.workflowStatus != pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW
+        ]
+        events = (*old_events, *new_events)
+        started = [e.executionStarted for e in events if e.HasField("executionStarted")]
+        if ends and started and not started[0].HasField("parentInstance"):
+            execution = (instance_id, started[0].workflowInstance.executionId.value)
+            with self._lock:
+                if execution in self._counted:
+                    return results
+                self._counted[execution] = None
+                while len(self._counted) > self.COUNTED_KEPT:
+                    self._counted.popitem(last=False)
+            name = started[0].name if registers(self._registry, started[0].name) else metrics.OTHER
+            metrics.ended(name, status_name(ends[0]))
         return results
 
 

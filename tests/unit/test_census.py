@@ -23,9 +23,10 @@ def test_a_census_counts_the_unfinished_and_dates_the_oldest_change() -> None:
         )
     fake.add("paused", "purchase_approval", "SUSPENDED", last_updated_at=T0)
     fake.add("done", "task_chaining", "COMPLETED")
+    fake.add("paused-chain", "task_chaining", "SUSPENDED", last_updated_at=T0)
     fake.add("alien", "someone_elses", "RUNNING", last_updated_at=T0 - timedelta(days=1))
     census = Census(fake, asyncio.Semaphore(1), CATALOG)
-    assert asyncio.run(census.take()) == 252
+    assert asyncio.run(census.take()) == 253
     assert (
         value("workflow_instances_unfinished", workflow="purchase_approval", status="RUNNING")
         == 250
@@ -42,11 +43,15 @@ def test_a_census_counts_the_unfinished_and_dates_the_oldest_change() -> None:
         value("workflow_oldest_unchanged_timestamp_seconds", workflow="purchase_approval")
         == T0.timestamp()
     )
+    # a paused instance waits for a person by design: counted, but no stuck one
+    assert value("workflow_instances_unfinished", workflow="task_chaining", status="SUSPENDED") == 1
+    assert value("workflow_oldest_unchanged_timestamp_seconds", workflow="task_chaining") is None
     assert (value("workflow_census_timestamp_seconds") or 0) > 0
 
     for n in range(250):
         fake.add(f"po-{n:03d}", "purchase_approval", "COMPLETED")
     fake.states.pop("paused")
+    fake.states.pop("paused-chain")
     assert asyncio.run(census.take()) == 1
     assert (
         value("workflow_instances_unfinished", workflow="purchase_approval", status="RUNNING")

@@ -82,3 +82,16 @@ def test_each_attempt_at_a_sidecar_call_is_timed_and_each_failure_counted_by_kin
     assert value(
         "workflow_sidecar_call_errors_total", operation="PurgeInstances", error="TransientRead"
     ) == (failed + 1)
+
+
+def test_the_series_alerts_compare_over_time_exist_at_zero_from_the_start(
+    fake: FakeClient,
+) -> None:
+    """increase() counts a first failure only after a sample before it."""
+    with client_for(fake) as http:
+        series = scraped(http.get("/metrics").text)
+    labels = frozenset({("method", "POST"), ("route", "/start-workflow"), ("code", "500")})
+    assert ("http_requests_total", labels) in series
+    for workflow in ("task_chaining", "purchase_approval"):
+        failed = frozenset({("workflow", workflow), ("status", "FAILED")})
+        assert ("workflow_ends_total", failed) in series

@@ -154,8 +154,8 @@ def test_an_instance_from_before_its_workflow_had_versions_runs_on_the_first() -
 
 
 def test_the_workers_executor_counts_each_end_by_workflow_and_status() -> None:
-    """workflow_ends_total: an execution that ends the instance counts once; one that leaves it
-    waiting counts nothing; make replay's executor counts nothing."""
+    """workflow_ends_total: an execution that ends a top-level instance counts once, even when
+    executed again; one that leaves it waiting counts nothing; make replay's executor nothing."""
 
     def ends(status: str) -> float:
         labels = {"workflow": "waiter", "status": status}
@@ -169,6 +169,13 @@ def test_the_workers_executor_counts_each_end_by_workflow_and_status() -> None:
     assert ends("COMPLETED") == completed
     executor.execute("i", _started(), [helpers.new_event_raised_event("go", '"done"')])
     assert ends("COMPLETED") == completed + 1
+    # the sidecar did not take that completion: the work item comes again, counted once
+    executor.execute("i", _started(), [helpers.new_event_raised_event("go", '"done"')])
+    assert ends("COMPLETED") == completed + 1
+    child = _started()
+    child[1].executionStarted.parentInstance.workflowInstance.instanceId = "parent"
+    executor.execute("i:part-0", child, [helpers.new_event_raised_event("go", '"done"')])
+    assert ends("COMPLETED") == completed + 1  # a child's end is its parent's business
     executor.execute("j", _started(), [helpers.new_terminated_event()])
     assert ends("TERMINATED") == terminated + 1
     LifecycleSafeExecutor(registry, logging.getLogger("test")).execute(
