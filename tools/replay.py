@@ -32,8 +32,9 @@ from app.sidecar.sdk import pb
 
 UNFINISHED = {"RUNNING", "PENDING", "SUSPENDED", "STALLED"}
 FIX = (
-    'guard the change with `if ctx.is_patched("<name>"):` (old instances keep the old path) '
-    "or register it as a new version of the workflow (docs/changing-workflows.md)"
+    "register the change as a new version of the workflow (old instances keep the old code), or, "
+    'for a workflow that receives no events, guard it with `if ctx.is_patched("<name>"):` '
+    "(docs/changing-workflows.md)"
 )
 PAGE = 500
 CONCURRENCY = 16

@@ -1,8 +1,9 @@
 """Deploys while instances run, on the real sidecar and each store: the app started on older
 code, instances left running, the app started again on this checkout's code.
 
-- A patch: purchase_approval's budget check. The orders waiting across the deploy finish on
-  their old path, new ones take the new path, and `make replay` passes before the deploy.
+- A version added to a workflow that had none: purchase_approval's budget check (v2). The orders
+  waiting across the deploy finish on their old path (v1), new ones take the new path, and
+  `make replay` passes before the deploy.
 - A version: monitor's v2 (recovery notices). A generation that started on the unversioned code
   goes on on v1 (which v2 could not replay); the next one, after continue-as-new, runs v2.
 """
@@ -25,19 +26,26 @@ from tools import replay
 from tools.paths import ROOT
 
 pytestmark = pytest.mark.stores("sqlite", *EVERY_STORE)
-GUARD = "    if ctx.is_patched(BUDGET_CHECK):\n"
-AFTER_GUARD = "    yield ctx.call_activity(request_approval,"
+
+
+def unversioned(into: Path, workflow: str, versions: str, first: str) -> Path:
+    """This checkout's app/ with a workflow as it was before it had versions: its first
+    version's code, registered unversioned, as a running deploy would still have it."""
+    shutil.copytree(ROOT / "app", into / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    module = into / "app" / "workflows" / f"{workflow}.py"
+    source = module.read_text()
+    declared = f"DECLARED = Declared(\n    NAME,\n    {workflow},\n"
+    assert versions in source and declared in source
+    source = source.replace(versions, "").replace(
+        declared, declared.replace(f"{workflow},", f"{first},")
+    )
+    module.write_text(source)
+    return into
 
 
 def code_before_the_budget_check(into: Path) -> Path:
-    """This checkout's app/ with purchase_approval's patched block taken out: the code as it
-    was before the patch, as a running deploy would still have it."""
-    shutil.copytree(ROOT / "app", into / "app", ignore=shutil.ignore_patterns("__pycache__"))
-    module = into / "app" / "workflows" / "purchase_approval.py"
-    source = module.read_text()
-    start_at, end_at = source.index(GUARD), source.index(AFTER_GUARD)
-    module.write_text(source[:start_at] + source[end_at:])
-    return into
+    versions = '    versions=(("v1", purchase_approval_v1), ("v2", purchase_approval)),\n'
+    return unversioned(into, "purchase_approval", versions, "purchase_approval_v1")
 
 
 def order(cost: float) -> dict[str, object]:
@@ -70,7 +78,7 @@ def test_orders_waiting_across_a_deploy_finish_on_their_old_path(
         assert replay.main(["--service", stack.replicas[0].url]) == 0  # the deploy is safe
         assert "2 of 2 histories" in capsys.readouterr().out
 
-        stack.deploy()  # this checkout's code: the budget check behind its patch
+        stack.deploy()  # this checkout's code: the budget check as v2, v1 beside it
 
         over = wait_for(api, start(api, "purchase_approval", order(1_000_000)))
         assert over["output"]["status"] == "over_budget"
@@ -81,24 +89,13 @@ def test_orders_waiting_across_a_deploy_finish_on_their_old_path(
             assert scheduled(api, iid) == ["request_approval", "place_order"]
         assert approved(api, after) == "approved"
         assert scheduled(api, after) == ["check_budget", "request_approval", "place_order"]
-        for iid, taken in ((before[0], []), (after, ["budget-check"])):  # what /status shows
-            assert api.get(f"/status/{iid}").json()["patches"] == taken
+        for iid, version in ((before[0], "v1"), (after, "v2")):  # what /status shows
+            assert api.get(f"/status/{iid}").json()["version"] == version
 
 
 def code_before_monitor_versions(into: Path) -> Path:
-    """This checkout's app/ with the monitor as it was before it had versions: v1's code,
-    registered unversioned."""
-    shutil.copytree(ROOT / "app", into / "app", ignore=shutil.ignore_patterns("__pycache__"))
-    module = into / "app" / "workflows" / "monitor.py"
-    source = module.read_text()
     versions = '    versions=(("v1", monitor_v1), ("v2", monitor)),\n'
-    declared = "DECLARED = Declared(\n    NAME,\n    monitor,\n"
-    assert versions in source and declared in source
-    source = source.replace(versions, "").replace(
-        declared, declared.replace("monitor,", "monitor_v1,")
-    )
-    module.write_text(source)
-    return into
+    return unversioned(into, "monitor", versions, "monitor_v1")
 
 
 @contextmanager

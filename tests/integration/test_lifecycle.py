@@ -1,6 +1,7 @@
 """Every lifecycle call in every state, on the real sidecar: once, twice in a row and twice at
 once, the answers docs/lifecycle.md gives, and no sequence wedges an instance or fails it."""
 
+import asyncio
 import logging
 import time
 import uuid
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from app.sidecar import WorkflowClient
 from tests.integration.polling import start, wait_for
 from tests.integration.stacks import EVERY_STORE, running_stack
 from tools.stack import Stack
@@ -194,3 +196,28 @@ def _race(stack: Stack, apis: list[httpx.Client]) -> None:
         assert CALLS["event"](apis[1], iid).status_code == 202
         assert wait_for(apis[0], iid)["runtime_status"] == "COMPLETED"
     log.warning("two replicas, 5 rounds: %s reached the runtime (5 each without a race)", reached)
+
+
+def test_an_event_that_reaches_a_finished_approval_leaves_it_completed(
+    stack: Stack, api: httpx.Client
+) -> None:
+    """A second approval that the API let through while the first was being applied arrives
+    after the end (here sent to the sidecar directly, which is what the race does). daprd 1.18.2
+    stalls such an instance for good when it took a patch (ctx.is_patched); the budget check is
+    a version, so it stays COMPLETED and can be purged."""
+    iid = start(api, "purchase_approval", ORDER)
+    wait_for(api, iid, {"RUNNING"})
+    assert api.post(f"/workflows/{iid}/events/approval_received", json=DECISION).status_code == 202
+    assert wait_for(api, iid)["runtime_status"] == "COMPLETED"
+
+    async def late_event() -> None:
+        client = WorkflowClient(f"127.0.0.1:{stack.replicas[0].grpc_port}")
+        try:
+            await client.raise_event(iid, "approval_received", DECISION)
+        finally:
+            await client.close()
+
+    asyncio.run(late_event())
+    time.sleep(2)  # the late event's work item, dropped by daprd
+    assert api.get(f"/status/{iid}").json()["runtime_status"] == "COMPLETED"
+    assert api.delete(f"/workflows/{iid}").status_code == 204

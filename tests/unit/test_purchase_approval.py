@@ -104,13 +104,12 @@ def test_order_over_the_budget_is_refused_before_anyone_is_asked() -> None:
 
 
 def test_order_that_started_before_the_budget_check_is_not_checked() -> None:
-    """The patch: an instance that started before it keeps the path it started on."""
+    """Version v1: an instance that started before the check keeps the path it started on."""
     ctx = FakeContext(
         events=[{"approver": "Jane Doe"}],
         activities={**registered_activities(), "check_budget": budget(1)},
-        started_before_patches=True,
     )
-    result = run(purchase_approval.purchase_approval, ctx, order(5000))
+    result = run(purchase_approval.purchase_approval_v1, ctx, order(5000))
     assert result.status == "approved"
     assert activity_names(ctx) == ["request_approval", "place_order"]
 

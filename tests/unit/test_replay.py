@@ -48,9 +48,9 @@ def test_the_code_replays_the_recorded_history(path: Path) -> None:
     )
 
 
-def _unguarded(ctx: wf.DaprWorkflowContext, order: PurchaseOrder) -> Generator[Any, Any, Any]:
-    """purchase_approval with its budget check's patch guard removed: every instance checks."""
-    ctx.is_patched = lambda name: True  # type: ignore[method-assign,assignment]
+def _unversioned(ctx: wf.DaprWorkflowContext, order: PurchaseOrder) -> Generator[Any, Any, Any]:
+    """purchase_approval's latest code registered alone: a deploy that replaced v1 with the
+    budget check instead of adding it as v2, so that every instance checks."""
     return (yield from purchase_approval.purchase_approval(ctx, order))
 
 
@@ -63,7 +63,7 @@ def _with(workflow: Any) -> Any:
 
 def test_an_unguarded_edit_is_named_with_the_step_that_differs_and_the_fix() -> None:
     path = BEFORE_BUDGET_CHECK / "approval-waiting.json"
-    found = replay.verdict(_with(_unguarded), "order-7", _events(path))
+    found = replay.verdict(_with(_unversioned), "order-7", _events(path))
     assert found.problem is not None
     assert "request_approval" in found.problem and "check_budget" in found.problem
     line = found.line()
@@ -71,18 +71,16 @@ def test_an_unguarded_edit_is_named_with_the_step_that_differs_and_the_fix() -> 
     assert "ctx.is_patched" in line and "new version" in line
 
 
-def test_the_budget_check_replays_the_approvals_from_before_it_only_behind_its_patch() -> None:
-    """What `make replay` tells before a patch's guard is removed: the guard may go once no
-    instance that started before the patch is left."""
+def test_the_budget_check_replays_the_approvals_from_before_it_only_as_a_version() -> None:
+    """What `make replay` tells before v1 is unregistered: it may go once no instance that
+    started before v2 is left."""
     before = sorted(BEFORE_BUDGET_CHECK.glob("approval-*.json"))
     after = [p for p in HISTORIES if p.parent.name == "histories" and "approval-" in p.stem]
     assert before and after
     for path in before + after:
         assert replay.verdict(KNOWN, path.stem, _events(path)).problem is None, path.name
     for path in before:
-        assert replay.verdict(_with(_unguarded), path.stem, _events(path)).problem, path.name
-    for path in after:
-        assert replay.verdict(_with(_unguarded), path.stem, _events(path)).problem is None
+        assert replay.verdict(_with(_unversioned), path.stem, _events(path)).problem, path.name
 
 
 def test_a_workflow_the_code_no_longer_has_is_named() -> None:
@@ -97,7 +95,7 @@ def _versioned(*versions: str) -> Any:
     for version in versions:
 
         def same(ctx: wf.DaprWorkflowContext, order: PurchaseOrder) -> Generator[Any, Any, Any]:
-            return (yield from purchase_approval.purchase_approval(ctx, order))
+            return (yield from purchase_approval.purchase_approval_v1(ctx, order))
 
         runtime.register_versioned_workflow(
             same,
