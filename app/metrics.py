@@ -24,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 # no `_created` series beside each counter: half the lines to scrape
 disable_created_metrics()  # type: ignore[no-untyped-call]
 OTHER = "other"
+ENDED = ("COMPLETED", "FAILED", "TERMINATED")  # the final statuses workflow_ends_total counts
 METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 
 HTTP_REQUESTS = Counter(
@@ -92,7 +93,7 @@ def zeros(routes: Any, workflows: Any) -> None:
         for method in getattr(route, "methods", None) or ():
             HTTP_REQUESTS.labels(bounded(method, METHODS), route.path, "500")
     for workflow in workflows:
-        for status in ("COMPLETED", "FAILED", "TERMINATED"):
+        for status in ENDED:
             ENDS.labels(workflow, status)
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from app import metrics
 
 WIDTH, HEIGHT = 120, 24  # a bar of 2 units a minute; the busiest minute is full height
-ENDS = ("COMPLETED", "FAILED", "TERMINATED")
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def last_hour(workflows: list[str], hour: metrics.LastHour = metrics.LAST_HOUR) 
             [chart(f"{workflow} started", "started", hour.series("started", workflow))]
             + [
                 chart(f"{workflow} {end.lower()}", end.lower(), hour.series("ended", workflow, end))
-                for end in ENDS
+                for end in metrics.ENDED
             ],
         )
         for workflow in workflows

@@ -107,18 +107,21 @@ class CountingExecutor(LifecycleSafeExecutor):
             if a.WhichOneof("workflowActionType") == "completeWorkflow"
             and a.completeWorkflow.workflowStatus != pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW
         ]
+        if not ends:  # most steps: the history is not read again
+            return results
         events = (*old_events, *new_events)
-        started = [e.executionStarted for e in events if e.HasField("executionStarted")]
-        if ends and started and not started[0].HasField("parentInstance"):
-            execution = (instance_id, started[0].workflowInstance.executionId.value)
-            with self._lock:
-                if execution in self._counted:
-                    return results
-                self._counted[execution] = None
-                while len(self._counted) > self.COUNTED_KEPT:
-                    self._counted.popitem(last=False)
-            name = started[0].name if registers(self._registry, started[0].name) else metrics.OTHER
-            metrics.ended(name, status_name(ends[0]))
+        started = next((e.executionStarted for e in events if e.HasField("executionStarted")), None)
+        if started is None or started.HasField("parentInstance"):
+            return results
+        execution = (instance_id, started.workflowInstance.executionId.value)
+        with self._lock:
+            if execution in self._counted:
+                return results
+            self._counted[execution] = None
+            while len(self._counted) > self.COUNTED_KEPT:
+                self._counted.popitem(last=False)
+        name = started.name if registers(self._registry, started.name) else metrics.OTHER
+        metrics.ended(name, status_name(ends[0]))
         return results
 
 
