@@ -55,8 +55,9 @@ class InstanceActive(InstanceExists):
 # retried. The second is the same load failing in the store itself (LoadWorkflowState), as when
 # daprd's pooled connection died with a killed PostgreSQL: also before anything is written.
 _TRANSIENT_READ = ("transient store read failure", "failed to load workflow metadata")
-# SQLite's lock held by another writer past the component's busyTimeout: the call's transaction
-# never began, so it wrote nothing (components-contrib's words, then the driver's).
+# SQLite's lock held by another writer past the component's busyTimeout. When the call's
+# transaction never began (components-contrib's words, then the driver's), or the call only reads,
+# nothing was written; a change that met the lock anywhere else may have written part of itself.
 _NO_TRANSACTION = "failed to begin transaction"
 _BUSY = ("database is locked", "SQLITE_BUSY")
 # The first from most calls, the second from GetInstanceHistory.
@@ -81,8 +82,10 @@ def classify(error: grpc.aio.AioRpcError, changes: str | None = None) -> Excepti
         return SidecarUnavailable(details)
     if any(marker in details for marker in _TRANSIENT_READ):
         return TransientRead(details)
-    if _NO_TRANSACTION in details and any(marker in details for marker in _BUSY):
-        return StoreBusy(details)
+    if any(marker in details for marker in _BUSY):
+        if changes is None or _NO_TRANSACTION in details:
+            return StoreBusy(details)
+        return OutcomeUnknown(changes, details)
     if _NOT_FOUND.search(details):
         return InstanceNotFound(details)
     if _BAD_TOKEN in details:

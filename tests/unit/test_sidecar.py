@@ -16,7 +16,7 @@ from app.sidecar import (
     SidecarUnavailable,
     WorkflowClient,
 )
-from app.sidecar.errors import classify
+from app.sidecar.errors import StoreBusy, classify
 
 
 def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
@@ -89,11 +89,19 @@ def test_a_store_too_busy_to_begin_is_retried_then_unavailable_not_a_rejection()
     assert stub.calls == 6
 
 
-def test_a_busy_store_elsewhere_than_at_the_begin_stays_a_rejection() -> None:
-    # Only a transaction that never began is known to have written nothing.
+def test_a_change_meeting_a_busy_store_past_the_begin_has_an_unknown_outcome() -> None:
+    # Only a transaction that never began is known to have written nothing: never a 502.
     stub = FlakyStub(rpc_error(grpc.StatusCode.UNKNOWN, "commit: database is locked"))
-    with pytest.raises(SidecarRejected):
+    with pytest.raises(OutcomeUnknown) as unknown:
         purge_with(stub)
+    assert unknown.value.instance_id == "x" and stub.calls == 1
+
+
+def test_a_read_meeting_a_busy_store_is_retried() -> None:
+    details = "failed to get state: database is locked (5) (SQLITE_BUSY)"
+    error = rpc_error(grpc.StatusCode.UNKNOWN, details)
+    assert isinstance(classify(error), StoreBusy)
+    assert isinstance(classify(error, changes="x"), OutcomeUnknown)
 
 
 def test_unreachable_sidecar_is_unavailable_without_retry() -> None:
