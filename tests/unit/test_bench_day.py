@@ -25,6 +25,7 @@ def test_the_table_has_a_column_per_store() -> None:
         "waiting": 10_000,
         "monitors": 1_000,
         "seeding": {"approvals": rate, "monitors": rate},
+        "calm": {"new_orders": rate, "seconds": 60},
         "burst": {"decisions": rate, "new_orders": rate, "steady_rate_asked": 10.0},
         "at_rest": {
             "rss_mb": {"app-0": 90.0, "daprd-0": 180.0, "scheduler": 190.0},
@@ -41,3 +42,4 @@ def test_the_table_has_a_column_per_store() -> None:
     assert "| | sqlite (10,000 + 1,000) | redis (10,000 + 1,000) |" in text
     assert "| RSS MB at rest: app, daprd, scheduler, store | 90.0, 180.0, 190.0, in daprd |" in text
     assert "8.0, 9.5" in text
+    assert "| new orders /s, no burst (asked) | 5.0 (0/0, 0, 0) (10) |" in text

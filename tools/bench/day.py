@@ -1,6 +1,7 @@
 """`make bench-day`, a day of purchases on one replica, each store: 10,000 approvals waiting for a
 human and 1,000 monitors checking every minute; then new orders at a steady rate while 2,000
-decisions arrive in a burst; then the whole stack restarted with all of it in flight.
+decisions arrive in a burst (and for a minute before it, the new orders alone); then the whole
+stack restarted with all of it in flight.
 
     python -m tools.bench.day [--stores sqlite,redis,postgres] [--waiting 10000] [--monitors 1000]
 
@@ -35,6 +36,7 @@ from tools.supervise import descendants
 
 log = logging.getLogger("bench.day")
 CLIENTS = 30  # callers at once
+CALM_SECONDS = 60  # a monitor's interval
 ORDER = {"product": "Laptop", "quantity": 1, "cost": 5000, "approval_timeout_seconds": 86_400}
 ENV = {
     "APP_LOG_LEVEL": "WARNING",
@@ -97,6 +99,21 @@ def _start(api: aiohttp.ClientSession, calls: Calls, workflow: str, iid: str, pa
 def _decide(api: aiohttp.ClientSession, calls: Calls, iid: str) -> Any:
     url = f"/workflows/{iid}/events/approval_received"
     return calls.call(lambda: api.post(url, json={"approver": "Bench"}), 202)
+
+
+async def _orders(
+    api: aiohttp.ClientSession, orders: Calls, rate: float, stop: asyncio.Event, prefix: str
+) -> None:
+    """New approvals at `rate` a second, each a caller of its own, until `stop`."""
+    n, begun, pending = 0, time.perf_counter(), []
+    while not stop.is_set():
+        iid = f"{prefix}-{n}"
+        payload = {**ORDER, "order_id": iid}
+        pending.append(asyncio.create_task(_start(api, orders, "purchase_approval", iid, payload)))
+        n += 1
+        await asyncio.sleep(max(0.0, begun + n / rate - time.perf_counter()))
+    await asyncio.gather(*pending)
+    orders.seconds = time.perf_counter() - begun
 
 
 async def _until(
@@ -202,33 +219,20 @@ async def day(stack: Stack, waiting: int, monitors: int, burst: int, rate: float
             out["at_rest"]["store"] * 1000 / (waiting + monitors), 2
         )
 
-        decided, orders = Calls("decisions"), Calls("new orders")
-        stop = asyncio.Event()
+        # New orders alone first, a whole monitor cycle long: what the replica admits while
+        # thousands wait and monitors check; then the same rate while a burst of decisions lands.
+        calm, stop = Calls("new orders, no burst"), asyncio.Event()
+        calm_task = asyncio.create_task(_orders(api, calm, rate, stop, "calm"))
+        await asyncio.sleep(CALM_SECONDS)
+        stop.set()
+        await calm_task
+        out["calm"] = {"new_orders": calm.summary(), "seconds": CALM_SECONDS}
 
-        async def steady() -> None:
-            n, begun = 0, time.perf_counter()
-            pending = []
-            while not stop.is_set():
-                pending.append(
-                    asyncio.create_task(
-                        _start(
-                            api,
-                            orders,
-                            "purchase_approval",
-                            f"new-{n}",
-                            {**ORDER, "order_id": f"new-{n}"},
-                        )
-                    )
-                )
-                n += 1
-                await asyncio.sleep(max(0.0, begun + n / rate - time.perf_counter()))
-            await asyncio.gather(*pending)
-            orders.seconds = time.perf_counter() - begun
-
-        steady_task = asyncio.create_task(steady())
+        decided, orders, stop = Calls("decisions"), Calls("new orders"), asyncio.Event()
+        orders_task = asyncio.create_task(_orders(api, orders, rate, stop, "new"))
         await _many(burst, decided, lambda i: _decide(api, decided, f"day-{i}"))
         stop.set()
-        await steady_task
+        await orders_task
         applied = await _until(
             api, f"day-{burst - 1}", lambda s: s["runtime_status"] == "COMPLETED"
         )
@@ -262,6 +266,10 @@ def table(results: list[dict[str, Any]]) -> str:
             lambda r: _rate(r["seeding"]["approvals"]),
         ),
         ("monitors started /s", lambda r: _rate(r["seeding"]["monitors"])),
+        (
+            "new orders /s, no burst (asked)",
+            lambda r: f"{_rate(r['calm']['new_orders'])} ({r['burst']['steady_rate_asked']:g})",
+        ),
         ("decisions /s in the burst", lambda r: _rate(r["burst"]["decisions"])),
         (
             "new orders /s meanwhile (asked)",
