@@ -82,6 +82,12 @@ OLDEST_UNCHANGED = Gauge(
     "When the unfinished instance longest without a change last changed, at the last census",
     ["workflow"],
 )
+EARLIEST_DEADLINE = Gauge(
+    "workflow_earliest_deadline_timestamp_seconds",
+    "The earliest deadline of an instance waiting for an event with one (a purchase approval's "
+    "decision), at the last census",
+    ["workflow"],
+)
 CENSUS_TAKEN = Gauge("workflow_census_timestamp_seconds", "When the last census ended")
 CENSUS_DURATION = Gauge("workflow_census_duration_seconds", "How long the last census took")
 
@@ -98,15 +104,19 @@ def zeros(routes: Any, workflows: Any) -> None:
 
 
 def census(
-    unfinished: dict[tuple[str, str], int], oldest: dict[str, float], seconds: float
+    unfinished: dict[tuple[str, str], int],
+    oldest: dict[str, float],
+    deadlines: dict[str, float],
+    seconds: float,
 ) -> None:
     """A census's figures, replacing the last one's (label sets no longer seen go)."""
     UNFINISHED.clear()
     for (workflow, status), count in unfinished.items():
         UNFINISHED.labels(workflow, status).set(count)
-    OLDEST_UNCHANGED.clear()
-    for workflow, changed in oldest.items():
-        OLDEST_UNCHANGED.labels(workflow).set(changed)
+    for gauge, by_workflow in ((OLDEST_UNCHANGED, oldest), (EARLIEST_DEADLINE, deadlines)):
+        gauge.clear()
+        for workflow, timestamp in by_workflow.items():
+            gauge.labels(workflow).set(timestamp)
     CENSUS_TAKEN.set_to_current_time()
     CENSUS_DURATION.set(seconds)
 

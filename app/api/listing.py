@@ -76,9 +76,11 @@ async def find_instances(
     page_size: int,
     token: str | None,
     max_scan: int = MAX_SCAN,
+    *,
+    payloads: bool = False,
 ) -> tuple[list[InstanceState], str | None]:
-    """Up to page_size matching instances without their payloads, and where to continue (None
-    at the end): the filters need only the status, name and times.
+    """Up to page_size matching instances, without their payloads unless asked (the filters
+    need only the status, name and times), and where to continue (None at the end).
 
     Each store page asked for is no larger than what is still missing, so no match is skipped
     between one answer's last instance and the continuation token it returns.
@@ -89,7 +91,7 @@ async def find_instances(
         want = min(page_size - len(found), max_scan - scanned, STORE_PAGE)
         ids, token = await client.list_ids(want, token)
         scanned += len(ids)
-        states = await asyncio.gather(*(client.get(i, payloads=False) for i in ids))
+        states = await asyncio.gather(*(client.get(i, payloads=payloads) for i in ids))
         found.extend(s for s in states if s is not None and filters.match(s))
         if token is None:
             break

@@ -24,7 +24,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from app.config import Settings
 from app.workflows.context import idempotency_key, log, replay_safe_log
-from app.workflows.custom_status import WAITING_FOR
+from app.workflows.custom_status import DEADLINE, WAITING_FOR
 from app.workflows.declared import Declared
 from app.workflows.events import SignedEvent
 from app.workflows.retry import OUTSIDE_RETRY
@@ -163,7 +163,7 @@ def _approve(
     timeout = ctx.create_timer(deadline)
     # What it waits for, visible in /status: the workflow clock (UTC) keeps it the same on replay.
     until = deadline.replace(tzinfo=UTC).isoformat()
-    ctx.set_custom_status(json.dumps({WAITING_FOR: APPROVAL_EVENT, "deadline": until}))
+    ctx.set_custom_status(json.dumps({WAITING_FOR: APPROVAL_EVENT, DEADLINE: until}))
     while True:
         approval = ctx.wait_for_external_event(APPROVAL_EVENT)
         if (yield wf.when_any([approval, timeout])) == timeout:

@@ -2,7 +2,7 @@
 change per workflow, every page of the store walked, what a census no longer sees dropped."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import REGISTRY
 
@@ -60,3 +60,24 @@ def test_a_census_counts_the_unfinished_and_dates_the_oldest_change() -> None:
     assert (
         value("workflow_oldest_unchanged_timestamp_seconds", workflow="purchase_approval") is None
     )
+
+
+def test_a_census_dates_the_earliest_deadline_of_a_wait() -> None:
+    fake = PagesFake()
+
+    def waiting(deadline: str) -> dict[str, object]:
+        return {"waiting_for": "approval_received", "deadline": deadline}
+
+    fake.add("later", "purchase_approval", "RUNNING", custom_status=waiting("2030-01-02T00:00:00"))
+    fake.add("soon", "purchase_approval", "RUNNING", custom_status=waiting("2030-01-01T00:00:00Z"))
+    # paused, decided, unreadable, or a workflow that names no deadline: none of them
+    fake.add("paused", "purchase_approval", "SUSPENDED", custom_status=waiting("2020-01-01T00:00"))
+    decided = {"waiting_for": None, "deadline": "2020-01-01T00:00:00"}
+    fake.add("decided", "purchase_approval", "RUNNING", custom_status=decided)
+    fake.add("garbled", "purchase_approval", "RUNNING", custom_status=waiting("tomorrow"))
+    fake.add("chain", "task_chaining", "RUNNING", custom_status={"done": 1, "total": 3})
+    asyncio.run(Census(fake, asyncio.Semaphore(1), CATALOG).take())
+    earliest = datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+    deadline = "workflow_earliest_deadline_timestamp_seconds"
+    assert value(deadline, workflow="purchase_approval") == earliest
+    assert value(deadline, workflow="task_chaining") is None
