@@ -1,5 +1,6 @@
 """What the local stack launches, with which flags: every process on loopback, on free ports."""
 
+import json
 import signal
 import socket
 import sys
@@ -184,3 +185,39 @@ def app(
         **app_env,
     }
     return Launch(f"app-{r.index}", argv, http_ok(f"{r.url}/readyz"), env=env)
+
+
+def prometheus(binary: Path, port: int, workdir: Path) -> Launch:
+    """Prometheus on loopback, scraping the stack's apps and daprds (its config written by
+    prometheus_config into the work dir), its data beside the store's, kept two days."""
+    options = {
+        "--config.file": workdir / "prometheus.yml",
+        "--storage.tsdb.path": workdir / "data" / "prometheus",
+        "--storage.tsdb.retention.time": "2d",
+        "--web.listen-address": f"{LOOPBACK}:{port}",
+    }
+    url = f"http://{LOOPBACK}:{port}"
+    return Launch("prometheus", [str(binary), *flags(options)], http_ok(f"{url}/-/ready"))
+
+
+def prometheus_config(replicas: list[Replica], rules: Path) -> str:
+    """The cluster's scrape jobs (k8s/prometheus/prometheus.yml), with this stack's loopback
+    targets for its apps and daprds, and the same alert rules (JSON, which YAML reads)."""
+
+    def job(name: str, ports: list[int]) -> dict[str, object]:
+        return {
+            "job_name": name,
+            "static_configs": [{"targets": [f"{LOOPBACK}:{p}" for p in ports]}],
+        }
+
+    return json.dumps(
+        {
+            "global": {"scrape_interval": "5s", "evaluation_interval": "15s"},
+            "rule_files": [str(rules)],
+            "scrape_configs": [
+                job("workflow-service", [r.app_port for r in replicas]),
+                job("daprd", [r.metrics_port for r in replicas]),
+            ],
+        },
+        indent=2,
+    )

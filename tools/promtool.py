@@ -1,7 +1,8 @@
-"""promtool, which checks and tests the alert rules (k8s/prometheus/): the one on PATH, or the one
-unpacked from Debian's prometheus package into this machine's cache. Only the files are unpacked:
-no Prometheus server is installed or started. `python -m tools.promtool` prints its path,
-unpacking it first when it is missing."""
+"""promtool, which checks and tests the alert rules (k8s/prometheus/), and the prometheus server
+`make run` scrapes the service with: the ones on PATH, or the ones unpacked from Debian's
+prometheus package into this machine's cache. Only the files are unpacked: nothing is installed,
+and nothing is started here. `python -m tools.promtool` prints promtool's path, unpacking it first
+when it is missing."""
 
 import os
 import shutil
@@ -13,12 +14,12 @@ from pathlib import Path
 from tools.paths import cache
 
 PACKAGE = "prometheus"
-NEEDED = "promtool is needed for the alert rules' tests: apt-get install prometheus (Debian)"
+NEEDED = "{binary} was not found: it is in Debian's prometheus package (apt-get install prometheus)"
 
 
-def find() -> Path | None:
-    on_path = shutil.which("promtool")
-    unpacked = cache(PACKAGE) / "usr" / "bin" / "promtool"
+def find(binary: str = "promtool") -> Path | None:
+    on_path = shutil.which(binary)
+    unpacked = cache(PACKAGE) / "usr" / "bin" / binary
     return Path(on_path) if on_path else unpacked if unpacked.exists() else None
 
 
@@ -27,12 +28,13 @@ def _download(directory: str) -> bool:
     return subprocess.run(command, cwd=directory, capture_output=True).returncode == 0
 
 
-def fetch() -> Path:
-    found = find()
+def fetch(binary: str = "promtool") -> Path:
+    found = find(binary)
     if found is not None:
         return found
+    needed = NEEDED.format(binary=binary)
     if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
-        raise SystemExit(NEEDED)
+        raise SystemExit(needed)
     with tempfile.TemporaryDirectory() as directory:
         # a fresh machine's package lists may be empty: root refreshes them once
         if not _download(directory) and os.geteuid() == 0:
@@ -40,11 +42,11 @@ def fetch() -> Path:
             _download(directory)
         debs = list(Path(directory).glob("*.deb"))
         if not debs:
-            raise SystemExit(NEEDED)
+            raise SystemExit(needed)
         subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(cache(PACKAGE))], check=True)
-    found = find()
+    found = find(binary)
     if found is None:
-        raise SystemExit(NEEDED)
+        raise SystemExit(needed)
     return found
 
 

@@ -1,4 +1,5 @@
-"""The local stack: placement, scheduler, a state store, and one or more daprd + app pairs.
+"""The local stack: placement, scheduler, a state store, one or more daprd + app pairs, and
+(when given its binary) a Prometheus scraping them.
 
 The store is one of STORES: SQLite (a file daprd opens itself), Redis or PostgreSQL (a server
 this stack runs, its data under <workdir>/data).
@@ -21,6 +22,7 @@ from tools import launch
 from tools.components import write_resources
 from tools.dapr_runtime import ensure_binaries
 from tools.launch import LOOPBACK, Launch, Replica, free_port
+from tools.paths import ROOT
 from tools.postgres import Cluster
 from tools.probes import Probe
 from tools.supervise import Process
@@ -69,12 +71,17 @@ class Stack:
         otlp_endpoint: str | None = None,
         retention: dict[str, str] | None = None,
         app_dir: Path | None = None,
+        prometheus: Path | None = None,
+        prometheus_port: int | None = None,
+        workflow_settings: dict[str, int] | None = None,
     ) -> None:
         if store not in STORES:
             raise ValueError(f"store is one of {', '.join(STORES)}")
         self.workdir = workdir.resolve()
         self.store, self.api_token, self.otlp_endpoint = store, api_token, otlp_endpoint
         self.app_env, self.retention, self.app_dir = app_env or {}, retention, app_dir
+        self.prometheus, self.workflow_settings = prometheus, workflow_settings
+        self.prometheus_port = prometheus_port or free_port()
         self.bin = ensure_binaries()
         self.placement_port, self.scheduler_port = free_port(), free_port()
         self.redis_port = free_port()
@@ -106,6 +113,8 @@ class Stack:
                 )
             )
             launches.append(launch.app(r, token, self.app_env, self.app_dir))
+        if self.prometheus is not None:
+            launches.append(launch.prometheus(self.prometheus, self.prometheus_port, self.workdir))
         return launches
 
     def _add(self, spec: Launch) -> None:
@@ -138,7 +147,12 @@ class Stack:
             metadata=metadata[self.store],
             otlp_endpoint=self.otlp_endpoint,
             retention=self.retention,
+            workflow=self.workflow_settings,
         )
+        if self.prometheus is not None:
+            rules = ROOT / "k8s" / "prometheus" / "alerts.yaml"
+            config = launch.prometheus_config(self.replicas, rules)
+            (self.workdir / "prometheus.yml").write_text(config)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

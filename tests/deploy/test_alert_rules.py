@@ -23,8 +23,8 @@ def tool() -> Path:
     found = promtool.find()
     if found is None:
         if os.environ.get("CI"):
-            pytest.fail(promtool.NEEDED + " (make promtool unpacks it)")
-        pytest.skip(promtool.NEEDED)
+            pytest.fail(promtool.NEEDED.format(binary="promtool") + "; make promtool unpacks it")
+        pytest.skip(promtool.NEEDED.format(binary="promtool"))
     return found
 
 

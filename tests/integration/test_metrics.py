@@ -1,6 +1,6 @@
 """/metrics on the real stack: the README's approval, started, approved and ended, counted in
 the series of the replicas that served it (its end by whichever worker ran it); a waiting one
-found by the census of unfinished instances."""
+found by the census of unfinished instances; make run's Prometheus scraping the app and daprd."""
 
 import time
 from pathlib import Path
@@ -10,6 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.polling import start, wait_for, wait_until
 from tests.integration.stacks import running_stack
+from tests.integration.test_local_stack import listening_sockets
+from tools import promtool
+from tools.launch import LOOPBACK
+from tools.paths import ROOT
 from tools.stack import Stack
 
 SERIES = (
@@ -87,4 +91,32 @@ def test_the_census_counts_a_waiting_approval_and_dates_its_wait(tmp_path: Path)
         assert series["workflow_instances_unfinished"] == 1.0
         oldest = series["workflow_oldest_unchanged_timestamp_seconds"]
         assert time.time() - 60 < oldest <= time.time()
+        api.close()
+
+
+def test_make_runs_prometheus_scrapes_the_app_and_daprd_with_the_rules(tmp_path: Path) -> None:
+    # make run's stack: SQLite, and Prometheus from Debian's package (make promtool unpacks it)
+    with running_stack(tmp_path, store="sqlite", prometheus=promtool.fetch("prometheus")) as stack:
+        api = httpx.Client(base_url=stack.replicas[0].url, timeout=30)
+        chain = {"task_id": "scraped", "title": "Bug", "description": "counted in Prometheus"}
+        assert wait_for(api, start(api, "task_chaining", chain))["runtime_status"] == "COMPLETED"
+        prometheus = f"http://{LOOPBACK}:{stack.prometheus_port}"
+        queries = (
+            'workflow_starts_total{job="workflow-service",workflow="task_chaining"}',
+            '{job="daprd",__name__=~"dapr_runtime_workflow_.+"}',
+        )
+
+        def scraped() -> bool:
+            for query in queries:
+                answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": query})
+                if not answer.json()["data"]["result"]:
+                    return False
+            return True
+
+        wait_until(scraped, timeout=60, what="the app's and daprd's series in Prometheus")
+        groups = httpx.get(f"{prometheus}/api/v1/rules").json()["data"]["groups"]
+        shipped = (ROOT / "k8s" / "prometheus" / "alerts.yaml").read_text().count("- alert:")
+        assert sum(len(group["rules"]) for group in groups) == shipped > 0
+        pid = stack.processes["prometheus"].popen.pid  # type: ignore[union-attr]
+        assert {address for address, _, _ in listening_sockets({pid})} == {LOOPBACK}
         api.close()
