@@ -27,8 +27,10 @@ def write_resources(
     metadata: dict[str, str],
     otlp_endpoint: str | None,
     retention: dict[str, str] | None = None,
+    workflow: dict[str, int] | None = None,
 ) -> None:
-    """<workdir>/resources/statestore.yaml and <workdir>/config.yaml for daprd."""
+    """<workdir>/resources/statestore.yaml and <workdir>/config.yaml for daprd; `workflow` adds
+    settings to the configuration's workflow section (Dapr's concurrency limits)."""
     resources = workdir / "resources"
     resources.mkdir(parents=True, exist_ok=True)
     component = _load(COMPONENTS[store])
@@ -46,6 +48,7 @@ def write_resources(
     if "anyTerminal" in overrides:
         policy.clear()  # a state's own setting wins over anyTerminal: keep only those given
     policy.update(overrides)
+    config["spec"]["workflow"].update(workflow or {})
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 

@@ -4,6 +4,7 @@ decisions arrive in a burst (and for a minute before it, the new orders alone); 
 stack restarted with all of it in flight.
 
     python -m tools.bench.day [--stores sqlite,redis,postgres] [--waiting 10000] [--monitors 1000]
+                              [--dapr-limits WORKFLOWS,ACTIVITIES]
 
 The service runs with its defaults but for the start rate per caller (off: the one driver here
 stands for every caller) and the monitors' private-address rule (on, as with `make run`: they
@@ -322,17 +323,29 @@ def main() -> int:
     parser.add_argument("--monitors", type=int, default=1_000)
     parser.add_argument("--burst", type=int, default=2_000, help="decisions arriving at once")
     parser.add_argument("--rate", type=float, default=10.0, help="new orders a second meanwhile")
+    parser.add_argument(
+        "--dapr-limits",
+        metavar="WORKFLOWS,ACTIVITIES",
+        help="daprd's maxConcurrentWorkflowInvocations and maxConcurrentActivityInvocations",
+    )
     args = parser.parse_args()
     stores = [s for s in args.stores.split(",") if s]
     if not stores or set(stores) - set(STORES) or args.burst >= args.waiting:
         parser.error(f"--stores of {', '.join(STORES)}; --burst below --waiting")
+    limits = {}
+    if args.dapr_limits:
+        workflows, activities = (int(n) for n in args.dapr_limits.split(","))
+        limits = {
+            "maxConcurrentWorkflowInvocations": workflows,
+            "maxConcurrentActivityInvocations": activities,
+        }
     load_before = os.getloadavg()
     results = []
     for store in stores:
         workdir = ROOT / ".run" / f"bench-day-{store}"
         shutil.rmtree(workdir, ignore_errors=True)
         log.info("== %s: %d approvals, %d monitors", store, args.waiting, args.monitors)
-        with Stack(workdir, store=store, app_env=ENV) as stack:
+        with Stack(workdir, store=store, app_env=ENV, workflow_settings=limits) as stack:
             results.append(
                 asyncio.run(day(stack, args.waiting, args.monitors, args.burst, args.rate))
             )
@@ -340,6 +353,7 @@ def main() -> int:
     machine = {
         **environment(stores),
         "app_env": ENV,
+        "dapr_workflow_settings": limits,
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
