@@ -266,9 +266,13 @@ def test_prometheus_holds_the_apps_and_daprds_series_of_a_workflow(api: httpx.Cl
         names = sorted({s["metric"]["__name__"] for r in last.values() for s in r})
         dapr = [name for name in names if name.startswith("dapr_")]
         app = [name for name in names if not name.startswith("dapr_")]
+        # the page Tilt links to: Debian's build reads it from /usr/share/prometheus
+        page = httpx.get(f"{PROMETHEUS_URL}/graph", timeout=10, follow_redirects=True)
         note(f"Prometheus (stand-in: Debian's prometheus) holds the app's {', '.join(app)} and "
-             f"{len(dapr)} dapr_runtime_workflow_* series of daprd; {rules} alert rules loaded")
+             f"{len(dapr)} dapr_runtime_workflow_* series of daprd; {rules} alert rules loaded; "
+             f"its page answers {page.status_code}")
         assert rules >= 7
+        assert page.status_code == 200 and "<title>" in page.text, page.text[:300]
 
 
 def _described(trace: dict[str, Any]) -> str:
