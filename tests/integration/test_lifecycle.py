@@ -81,6 +81,14 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "rerun": (404, 404),
     },
 }
+# Also right: a running approval completes on its first decision, and may have by the time the
+# second arrives, which then finds it finished.
+RACES: dict[tuple[str, str], tuple[int, int]] = {("RUNNING", "event"): (202, 409)}
+
+
+def _at_once_as_in_a_row(state: str, call: str, codes: list[int]) -> bool:
+    in_a_row = (EXPECTED[state][call], RACES.get((state, call)))
+    return any(sorted(codes) == sorted(pair) for pair in in_a_row if pair)
 
 
 def _instance(api: httpx.Client, state: str) -> str:
@@ -135,7 +143,7 @@ def test_each_call_once_then_again_answers_as_documented(api: httpx.Client, stat
     for call, expected in EXPECTED[state].items():
         iid = _instance(api, state)
         codes = (CALLS[call](api, iid).status_code, CALLS[call](api, iid).status_code)
-        if codes != expected:
+        if codes not in (expected, RACES.get((state, call))):
             wrong.append(f"{call}: {codes}, documented {expected}")
         if state in ("RUNNING", "SUSPENDED"):
             _still_alive(api, iid)
@@ -148,10 +156,10 @@ def test_each_call_once_then_again_answers_as_documented(api: httpx.Client, stat
 def test_each_call_twice_at_once_answers_as_in_a_row_and_harms_nothing(
     api: httpx.Client, state: str
 ) -> None:
-    for call, expected in EXPECTED[state].items():
+    for call in EXPECTED[state]:
         iid = _instance(api, state)
-        codes = sorted(_at_once(CALLS[call], [api, api], iid))
-        assert codes == sorted(expected), f"{state} {call} twice at once: {codes}"
+        codes = _at_once(CALLS[call], [api, api], iid)
+        assert _at_once_as_in_a_row(state, call, codes), f"{state} {call} twice at once: {codes}"
         _still_alive(api, iid)
 
 
