@@ -35,6 +35,7 @@ def test_the_table_has_a_column_per_store() -> None:
             "status_ms": 4.0,
             "list_page_50_ms": 60.0,
             "dashboard_ms": 70.0,
+            "census_s": 4.2,
         },
         "restart": {"to_ready_s": 8.0, "to_first_decision_applied_s": 9.5},
     }
@@ -42,4 +43,5 @@ def test_the_table_has_a_column_per_store() -> None:
     assert "| | sqlite (10,000 + 1,000) | redis (10,000 + 1,000) |" in text
     assert "| RSS MB at rest: app, daprd, scheduler, store | 90.0, 180.0, 190.0, in daprd |" in text
     assert "8.0, 9.5" in text
+    assert "| census of every unfinished instance s | 4.2 |" in text
     assert "| new orders /s, no burst (asked) | 5.0 (0/0, 0, 0) (10) |" in text
