@@ -7,10 +7,12 @@ otherwise --> [check_budget] --> over the budget --> over_budget
     rejected --> rejected
     timeout  --> [release_reservation] --> cancelled
 
-The budget check came after orders were already waiting: it is version v2, and v1 (without it)
-stays registered, so an instance that started before it asks for approval at once, as it did
-then. Not a patch (`ctx.is_patched`): daprd 1.18.2 stalls, for good, a patched instance that an
-event reaches after it completed (an approval sent twice), docs/changing-workflows.md.
+The budget check came after orders were already waiting: it is version v2, and v1 stays
+registered, so an instance that started before it asks for approval at once, as it did then. v1
+is the code those instances may have started on: the check first came as a patch (BUDGET_CHECK),
+so v1 still checks the budget where the history says the patch was taken. New instances run v2,
+never the patch: daprd 1.18.2 stalls, for good, a patched instance that an event reaches after it
+completed (an approval sent twice), docs/changing-workflows.md.
 """
 
 import json
@@ -32,6 +34,9 @@ from app.workflows.retry import OUTSIDE_RETRY
 NAME = "purchase_approval"
 APPROVAL_EVENT = "approval_received"
 CHECK_BUDGET = "check_budget"
+# The patch the budget check first came as (ctx.is_patched): only v1 reads it, for instances
+# that took it before v2 existed (tests/histories/budget-check-patch/).
+BUDGET_CHECK = "budget-check"
 
 
 class PurchaseOrder(BaseModel):
@@ -126,8 +131,8 @@ def release_reservation(ctx: wf.WorkflowActivityContext, order: PurchaseOrder) -
 def purchase_approval_v1(
     ctx: wf.DaprWorkflowContext, order: PurchaseOrder
 ) -> Generator[Any, Any, PurchaseResult]:
-    """v1, before the budget check: the orders that started on it finish on it."""
-    return (yield from _approve(ctx, order, budget_check=False))
+    """v1, the code before v2: no budget check, unless the instance took it as the patch."""
+    return (yield from _approve(ctx, order, budget_check=ctx.is_patched(BUDGET_CHECK)))
 
 
 def purchase_approval(
@@ -218,4 +223,5 @@ DECLARED = Declared(
     events=EVENTS,
     prepare=_threshold,
     versions=(("v1", purchase_approval_v1), ("v2", purchase_approval)),
+    patches=(BUDGET_CHECK,),
 )

@@ -3,7 +3,8 @@ code, instances left running, the app started again on this checkout's code.
 
 - A version added to a workflow that had none: purchase_approval's budget check (v2). The orders
   waiting across the deploy finish on their old path (v1), new ones take the new path, and
-  `make replay` passes before the deploy.
+  `make replay` passes before the deploy. The same from the deploy that had the check as a patch:
+  an order that took it keeps its check on v1.
 - A version: monitor's v2 (recovery notices). A generation that started on the unversioned code
   goes on on v1 (which v2 could not replay); the next one, after continue-as-new, runs v2.
 """
@@ -28,9 +29,12 @@ from tools.paths import ROOT
 pytestmark = pytest.mark.stores("sqlite", *EVERY_STORE)
 
 
-def unversioned(into: Path, workflow: str, versions: str, first: str) -> Path:
+def unversioned(
+    into: Path, workflow: str, versions: str, first: str, edits: dict[str, str] | None = None
+) -> Path:
     """This checkout's app/ with a workflow as it was before it had versions: its first
-    version's code, registered unversioned, as a running deploy would still have it."""
+    version's code (with `edits` to its source), registered unversioned, as a running deploy
+    would still have it."""
     shutil.copytree(ROOT / "app", into / "app", ignore=shutil.ignore_patterns("__pycache__"))
     module = into / "app" / "workflows" / f"{workflow}.py"
     source = module.read_text()
@@ -39,13 +43,24 @@ def unversioned(into: Path, workflow: str, versions: str, first: str) -> Path:
     source = source.replace(versions, "").replace(
         declared, declared.replace(f"{workflow},", f"{first},")
     )
+    for old, new in (edits or {}).items():
+        assert old in source
+        source = source.replace(old, new)
     module.write_text(source)
     return into
 
 
+BUDGET_VERSIONS = '    versions=(("v1", purchase_approval_v1), ("v2", purchase_approval)),\n'
+PATCHED = "budget_check=ctx.is_patched(BUDGET_CHECK)"
+
+
 def code_before_the_budget_check(into: Path) -> Path:
-    versions = '    versions=(("v1", purchase_approval_v1), ("v2", purchase_approval)),\n'
-    return unversioned(into, "purchase_approval", versions, "purchase_approval_v1")
+    edits = {PATCHED: "budget_check=False"}
+    return unversioned(into, "purchase_approval", BUDGET_VERSIONS, "purchase_approval_v1", edits)
+
+
+def code_with_the_budget_check_as_a_patch(into: Path) -> Path:
+    return unversioned(into, "purchase_approval", BUDGET_VERSIONS, "purchase_approval_v1")
 
 
 def order(cost: float) -> dict[str, object]:
@@ -91,6 +106,28 @@ def test_orders_waiting_across_a_deploy_finish_on_their_old_path(
         assert scheduled(api, after) == ["check_budget", "request_approval", "place_order"]
         for iid, version in ((before[0], "v1"), (after, "v2")):  # what /status shows
             assert api.get(f"/status/{iid}").json()["version"] == version
+
+
+def test_an_order_that_took_the_budget_check_as_a_patch_keeps_it_across_the_deploy(
+    store: str, tmp_path: Path
+) -> None:
+    old_code = code_with_the_budget_check_as_a_patch(tmp_path / "old")
+    with (
+        running_stack(tmp_path / "stack", store, app_dir=old_code) as stack,
+        httpx.Client(base_url=stack.replicas[0].url, timeout=30) as api,
+    ):
+        waiting = start(api, "purchase_approval", order(5000))
+        wait_for(api, waiting, {"RUNNING"})
+        assert scheduled(api, waiting) == ["check_budget", "request_approval"]
+        assert replay.main(["--service", stack.replicas[0].url]) == 0
+
+        stack.deploy()
+
+        assert approved(api, waiting) == "approved"
+        assert scheduled(api, waiting) == ["check_budget", "request_approval", "place_order"]
+        # daprd records the code the first step that reports any ran: here the patch, no version
+        status = api.get(f"/status/{waiting}").json()
+        assert status["version"] is None and status["patches"] == ["budget-check"], status
 
 
 def code_before_monitor_versions(into: Path) -> Path:

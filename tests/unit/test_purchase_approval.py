@@ -108,10 +108,19 @@ def test_order_that_started_before_the_budget_check_is_not_checked() -> None:
     ctx = FakeContext(
         events=[{"approver": "Jane Doe"}],
         activities={**registered_activities(), "check_budget": budget(1)},
+        started_before_patches=True,
     )
     result = run(purchase_approval.purchase_approval_v1, ctx, order(5000))
     assert result.status == "approved"
     assert activity_names(ctx) == ["request_approval", "place_order"]
+
+
+def test_order_that_took_the_budget_check_as_a_patch_is_checked_on_v1() -> None:
+    """Version v1 is the code of the patch too: an instance that took it keeps the check."""
+    ctx = FakeContext(activities={**registered_activities(), "check_budget": budget(1)})
+    result = run(purchase_approval.purchase_approval_v1, ctx, order(5000))
+    assert result.status == "over_budget"
+    assert activity_names(ctx) == ["check_budget"]
 
 
 def budget(limit: float) -> Any:

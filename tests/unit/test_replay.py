@@ -19,6 +19,8 @@ from tools.paths import ROOT
 HISTORIES = sorted((ROOT / "tests" / "histories").rglob("*.json"))
 # Recorded before purchase_approval's budget check: instances like these may still be waiting.
 BEFORE_BUDGET_CHECK = ROOT / "tests" / "histories" / "before-budget-check"
+# Recorded while the budget check was a patch, before v2: these may still be waiting too.
+BUDGET_CHECK_PATCH = ROOT / "tests" / "histories" / "budget-check-patch"
 KNOWN = replay.registry()
 
 
@@ -81,6 +83,16 @@ def test_the_budget_check_replays_the_approvals_from_before_it_only_as_a_version
         assert replay.verdict(KNOWN, path.stem, _events(path)).problem is None, path.name
     for path in before:
         assert replay.verdict(_with(_unversioned), path.stem, _events(path)).problem, path.name
+
+
+def test_the_approvals_that_took_the_budget_check_as_a_patch_replay_on_v1() -> None:
+    paths = sorted(BUDGET_CHECK_PATCH.glob("approval-*.json"))
+    assert paths
+    for path in paths:
+        events = _events(path)
+        first = next(e for e in events if e["kind"] == "workflowStarted")
+        assert first["details"]["version"] == {"patches": ["budget-check"]}, path.name
+        assert replay.verdict(KNOWN, path.stem, events).problem is None, path.name
 
 
 def test_a_workflow_the_code_no_longer_has_is_named() -> None:
