@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from tools.postgres import Cluster
 from tools.probes import Probe, command_ok, http_ok, redis_ping
 
@@ -200,24 +202,17 @@ def prometheus(binary: Path, port: int, workdir: Path) -> Launch:
     return Launch("prometheus", [str(binary), *flags(options)], http_ok(f"{url}/-/ready"))
 
 
-def prometheus_config(replicas: list[Replica], rules: Path) -> str:
-    """The cluster's scrape jobs (k8s/prometheus/prometheus.yml), with this stack's loopback
-    targets for its apps and daprds, and the same alert rules (JSON, which YAML reads)."""
-
-    def job(name: str, ports: list[int]) -> dict[str, object]:
-        return {
-            "job_name": name,
-            "static_configs": [{"targets": [f"{LOOPBACK}:{p}" for p in ports]}],
-        }
-
-    return json.dumps(
-        {
-            "global": {"scrape_interval": "5s", "evaluation_interval": "15s"},
-            "rule_files": [str(rules)],
-            "scrape_configs": [
-                job("workflow-service", [r.app_port for r in replicas]),
-                job("daprd", [r.metrics_port for r in replicas]),
-            ],
-        },
-        indent=2,
-    )
+def prometheus_config(replicas: list[Replica], cluster_config: Path) -> str:
+    """The cluster's Prometheus configuration (k8s/prometheus/prometheus.yml: its intervals, its
+    jobs, its rule files), with this stack's loopback targets in place of the cluster's discovery
+    (JSON, which YAML reads)."""
+    config = yaml.safe_load(cluster_config.read_text())
+    config["rule_files"] = [str(cluster_config.parent / f) for f in config["rule_files"]]
+    ports = {
+        "workflow-service": [r.app_port for r in replicas],
+        "daprd": [r.metrics_port for r in replicas],
+    }
+    for job in config["scrape_configs"]:
+        del job["dns_sd_configs"]
+        job["static_configs"] = [{"targets": [f"{LOOPBACK}:{p}" for p in ports[job["job_name"]]]}]
+    return json.dumps(config, indent=2)

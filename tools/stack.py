@@ -150,8 +150,8 @@ class Stack:
             workflow=self.workflow_settings,
         )
         if self.prometheus is not None:
-            rules = ROOT / "k8s" / "prometheus" / "alerts.yaml"
-            config = launch.prometheus_config(self.replicas, rules)
+            cluster = ROOT / "k8s" / "prometheus" / "prometheus.yml"
+            config = launch.prometheus_config(self.replicas, cluster)
             (self.workdir / "prometheus.yml").write_text(config)
 
     # -- lifecycle -------------------------------------------------------------------------------

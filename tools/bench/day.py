@@ -372,7 +372,8 @@ def main() -> int:
             "maxConcurrentWorkflowInvocations": workflows,
             "maxConcurrentActivityInvocations": activities,
         }
-    env = ENV | ({"APP_CENSUS_SECONDS": f"{args.census_seconds:g}"} if args.census_seconds else {})
+    census = bool(args.census_seconds)
+    env = ENV | ({"APP_CENSUS_SECONDS": f"{args.census_seconds:g}"} if census else {})
     load_before = os.getloadavg()
     results = []
     for store in stores:
@@ -380,7 +381,6 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
         log.info("== %s: %d approvals, %d monitors", store, args.waiting, args.monitors)
         with Stack(workdir, store=store, app_env=env, workflow_settings=limits) as stack:
-            census = bool(args.census_seconds)
             results.append(
                 asyncio.run(day(stack, args.waiting, args.monitors, args.burst, args.rate, census))
             )
